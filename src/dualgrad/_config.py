@@ -1,0 +1,59 @@
+"""Configuration in and out for layers, losses and optimizers (the attrs classes behind them)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import attrs
+
+from ._errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Configurable:
+    """Mixin for attrs classes built from, and saved as, plain keyword configuration."""
+
+    name: str
+
+    def get_config(self) -> dict[str, Any]:
+        """The keyword configuration that rebuilds this object with `from_config`."""
+        return attrs.asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_config(cls: type[T], config: dict[str, Any]) -> T:
+        """Build from keyword configuration; an unknown key is a `ConfigError`."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"{cls.__name__} config must be a dict, got "
+                              f"{type(config).__name__}")
+        known = [f.name for f in attrs.fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            kind = getattr(cls, "name", cls.__name__)
+            raise ConfigError(f"{kind!r} has no option {', '.join(map(repr, unknown))}; "
+                              f"its options are {', '.join(known) or '(none)'}")
+        try:
+            return cls(**config)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{getattr(cls, 'name', cls.__name__)!r}: {exc}") from exc
+
+
+def positive(kind: type | tuple[type, ...]) -> Any:
+    """An attrs validator: a positive number of the given type(s), bools refused."""
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+            raise ConfigError(f"{getattr(instance, 'name', type(instance).__name__)!r}: "
+                              f"{attribute.name} must be a positive number, got {value!r}")
+    return check
+
+
+def in_range(lo: float, hi: float) -> Any:
+    """An attrs validator: a real number with lo <= value < hi."""
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not lo <= value < hi:
+            raise ConfigError(f"{getattr(instance, 'name', type(instance).__name__)!r}: "
+                              f"{attribute.name} must be in [{lo}, {hi}), got {value!r}")
+    return check

@@ -1,0 +1,55 @@
+"""The exceptions and warnings dualgrad raises.
+
+Each subclasses the builtin it refines, so ``except ValueError`` keeps working, and each message
+says what happened, what was expected, and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DualgradError(Exception):
+    """Base class of every dualgrad exception."""
+
+
+class ShapeError(DualgradError, ValueError):
+    """Arrays whose shapes do not fit together (they do not broadcast, or a tangent is malformed)."""
+
+
+class DualgradTypeError(DualgradError, TypeError):
+    """An operand of a type dualgrad cannot differentiate (strings, None, object or complex arrays)."""
+
+
+class UnknownNameError(DualgradError, KeyError):
+    """A name that no plugin registered."""
+
+    def __str__(self) -> str:
+        # KeyError would print the message in quotes.
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousNameError(UnknownNameError):
+    """A name that two or more third-party plugins registered; pick one by its qualified name."""
+
+
+class ConfigError(DualgradError, ValueError):
+    """A configuration (of a layer, loss, optimizer or model) that cannot be honoured."""
+
+
+class DataError(DualgradError, ValueError):
+    """Training or evaluation data that cannot be used as given."""
+
+
+class ModelFileError(DualgradError, ValueError):
+    """A model file that is missing, corrupt, or not written by dualgrad."""
+
+
+class NonFiniteLossError(DualgradError, FloatingPointError):
+    """The loss became NaN or infinite during training."""
+
+
+class PluginLoadError(DualgradError, RuntimeError):
+    """A plugin failed to load; raised instead of a warning when DUALGRAD_STRICT_PLUGINS=1."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped or one of its names was not given to it; everything else still works."""

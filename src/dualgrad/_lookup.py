@@ -1,0 +1,51 @@
+"""Look-ups by name: the public face of the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._core import Primitive
+from ._registry import registry
+from .layers import Layer
+from .losses import Loss
+from .optimizers import Optimizer
+
+__all__ = ["layer", "loss", "optimizer", "plugins", "primitive"]
+
+
+def primitive(name: str) -> Primitive:
+    """The registered primitive called `name` (or ``"plugin/name"``).
+
+    Example:
+        >>> import dualgrad as dg
+        >>> dg.primitive("exp")
+        <dualgrad.Primitive exp>
+    """
+    return registry().get("primitive", name)  # type: ignore[no-any-return]
+
+
+def layer(name: str, **config: Any) -> Layer:
+    """A new layer of the registered type `name`, configured by keyword.
+
+    Example:
+        >>> import dualgrad as dg
+        >>> dg.layer("dense", units=2)
+        Dense(units=2, activation=None, use_bias=True, initializer='glorot_uniform')
+    """
+    return registry().get("layer", name).from_config(config)  # type: ignore[no-any-return]
+
+
+def loss(name: str, **config: Any) -> Loss:
+    """A new loss of the registered type `name`, configured by keyword."""
+    return registry().get("loss", name).from_config(config)  # type: ignore[no-any-return]
+
+
+def optimizer(name: str, **config: Any) -> Optimizer:
+    """A new optimizer of the registered type `name`, configured by keyword."""
+    return registry().get("optimizer", name).from_config(config)  # type: ignore[no-any-return]
+
+
+def plugins() -> list[Any]:
+    """Each plugin: name, distribution, version, status (active, disabled, failed) and what
+    it registered."""
+    return list(registry().plugins)

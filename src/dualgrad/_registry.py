@@ -1,0 +1,266 @@
+"""The registry: what every plugin provides, collected once through pluggy.
+
+Plugins are the built-in one and every entry point in the group ``dualgrad``. Each is loaded and
+called on its own, so a broken plugin costs only itself: it gives one `PluginWarning` (or, with
+``DUALGRAD_STRICT_PLUGINS=1``, a `PluginLoadError`) and everything else keeps working. After
+loading, look-ups are plain dictionary reads; pluggy is never on the hot path.
+
+Environment:
+    DUALGRAD_NO_PLUGINS=1         load the built-ins only.
+    DUALGRAD_DISABLE_PLUGINS=a,b  skip the entry points named a and b.
+    DUALGRAD_STRICT_PLUGINS=1     raise instead of warning when a plugin fails.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import warnings
+from collections.abc import Iterable
+from importlib import metadata
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import _builtin_plugin, hookspecs
+from ._core import Primitive
+from ._errors import AmbiguousNameError, PluginLoadError, PluginWarning, UnknownNameError
+from .layers import Layer
+from .losses import Loss
+from .optimizers import Optimizer
+
+__all__ = ["ENTRY_POINT_GROUP", "KINDS", "PluginInfo", "Registry", "registry", "reload"]
+
+ENTRY_POINT_GROUP = "dualgrad"
+BUILTIN = "builtin"
+
+# kind -> (hook name, what each returned item must be)
+KINDS: dict[str, tuple[str, type]] = {
+    "primitive": ("dualgrad_register_primitives", Primitive),
+    "layer": ("dualgrad_register_layers", Layer),
+    "loss": ("dualgrad_register_losses", Loss),
+    "optimizer": ("dualgrad_register_optimizers", Optimizer),
+}
+
+
+@attrs.frozen
+class Entry:
+    """One registered thing: its kind, name, the object, and the plugin that gave it."""
+
+    kind: str
+    name: str
+    obj: Any
+    plugin: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.plugin}/{self.name}"
+
+
+@attrs.frozen
+class PluginInfo:
+    """What `dualgrad.plugins()` reports of one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    status: str  # "active", "disabled" or "failed"
+    error: str | None = None
+    registered: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+class Registry:
+    """Every registered primitive, layer, loss and optimizer, by kind and name."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, list[Entry]]] = {k: {} for k in KINDS}
+        self.plugins: list[PluginInfo] = []
+
+    def names(self, kind: str) -> list[str]:
+        """The names of `kind` that a look-up can return, qualified names included."""
+        table = self._entries[kind]
+        plain = [n for n, entries in table.items() if self._resolvable(entries)]
+        qualified = [e.qualified for entries in table.values() for e in entries
+                     if e.plugin != BUILTIN]
+        return sorted(plain) + sorted(qualified)
+
+    @staticmethod
+    def _resolvable(entries: list[Entry]) -> bool:
+        return len(entries) == 1 or any(e.plugin == BUILTIN for e in entries)
+
+    def get(self, kind: str, name: str) -> Any:
+        """The object registered as `name` (or ``"plugin/name"``) of `kind`."""
+        table = self._entries[kind]
+        if not isinstance(name, str):
+            raise UnknownNameError(f"a {kind} name must be a str, got {name!r}")
+        entries = table.get(name)
+        if entries is None and "/" in name:
+            plugin, _, short = name.partition("/")
+            entries = [e for e in table.get(short, ()) if e.plugin == plugin] or None
+        if entries is None:
+            known = self.names(kind)
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise UnknownNameError(f"no {kind} named {name!r} is registered.{hint} "
+                                   f"Registered {kind}s: {', '.join(known)}")
+        if len(entries) == 1:
+            return entries[0].obj
+        for e in entries:
+            if e.plugin == BUILTIN:
+                return e.obj
+        raise AmbiguousNameError(
+            f"{len(entries)} plugins register a {kind} named {name!r}: "
+            f"{', '.join(repr(e.qualified) for e in entries)}; use one of those names"
+        )
+
+    def entries(self, kind: str) -> list[Entry]:
+        return [e for entries in self._entries[kind].values() for e in entries]
+
+    def add(self, entries: list[Entry]) -> None:
+        """Add one plugin's entries (already validated)."""
+        for e in entries:
+            present = self._entries[e.kind].setdefault(e.name, [])
+            if any(other.plugin == BUILTIN for other in present):
+                _warn(f"dualgrad plugin {e.plugin!r} registers the {e.kind} {e.name!r}, which "
+                      f"is a built-in name: the built-in keeps {e.name!r}, and the plugin's "
+                      f"is reachable as {e.qualified!r}")
+            present.append(e)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, PluginWarning, stacklevel=4)
+
+
+def _fail(message: str) -> None:
+    if os.environ.get("DUALGRAD_STRICT_PLUGINS", "") not in ("", "0"):
+        raise PluginLoadError(message)
+    _warn(message)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _collect(pm: pluggy.PluginManager, name: str) -> list[Entry]:
+    """Call each hook of plugin `name` and validate what it returns."""
+    entries: list[Entry] = []
+    seen: set[tuple[str, str]] = set()
+    for kind, (hook_name, expected) in KINDS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            result = impl.function()
+            if not isinstance(result, Iterable):
+                raise TypeError(f"hook {hook_name} returned {type(result).__name__}, "
+                                f"not an iterable of {expected.__name__}s")
+            for item in result:
+                ok = isinstance(item, expected) if kind == "primitive" else (
+                    isinstance(item, type) and issubclass(item, expected))
+                if not ok:
+                    raise TypeError(f"hook {hook_name} returned {item!r}, which is not a "
+                                    f"{expected.__name__}" + ("" if kind == "primitive" else
+                                                              " subclass"))
+                item_name = getattr(item, "name", None)
+                if not isinstance(item_name, str) or not item_name or "/" in item_name:
+                    raise TypeError(f"hook {hook_name} returned {item!r} whose name "
+                                    f"{item_name!r} is not a non-empty str without '/'")
+                if (kind, item_name) in seen:
+                    raise TypeError(f"the {kind} {item_name!r} is registered twice")
+                seen.add((kind, item_name))
+                entries.append(Entry(kind, item_name, item, name))
+    return entries
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Names in `plugin` marked as hook implementations that match no hookspec."""
+    known = {hook_name for hook_name, _ in KINDS.values()}
+    return [attr for attr in dir(plugin)
+            if pm.parse_hookimpl_opts(plugin, attr) is not None and attr not in known]
+
+
+def _distribution(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    return dist.metadata["Name"], dist.version
+
+
+def _load() -> Registry:
+    reg = Registry()
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+
+    candidates: list[tuple[str, Any, metadata.EntryPoint | None]] = [
+        (BUILTIN, _builtin_plugin, None)]
+    if os.environ.get("DUALGRAD_NO_PLUGINS", "") in ("", "0"):
+        disabled = {n.strip() for n in os.environ.get("DUALGRAD_DISABLE_PLUGINS", "").split(",")
+                    if n.strip()}
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist, version = _distribution(ep)
+            if ep.name in disabled:
+                reg.plugins.append(PluginInfo(ep.name, dist, version, "disabled"))
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # any import failure of any plugin must be contained
+                _record_failure(reg, ep.name, dist, version, f"import failed: {_one_line(exc)}")
+                continue
+            candidates.append((ep.name, module, ep))
+
+    for name, module, ep in candidates:
+        dist, version = _distribution(ep) if ep is not None else ("dualgrad", _own_version())
+        try:
+            pm.register(module, name=name)
+            for hook in _unknown_hooks(pm, module):
+                _warn(f"dualgrad plugin {name!r} defines {hook!r}, which is no dualgrad hook; "
+                      f"the hooks are {', '.join(h for h, _ in KINDS.values())}")
+            entries = _collect(pm, name)
+        except Exception as exc:  # a plugin's own hook code may raise anything
+            if pm.is_registered(module):
+                pm.unregister(module)
+            if name == BUILTIN:
+                raise
+            _record_failure(reg, name, dist, version, _one_line(exc))
+            continue
+        reg.add(entries)
+        registered: dict[str, tuple[str, ...]] = {}
+        for e in entries:
+            registered[e.kind] = (*registered.get(e.kind, ()), e.name)
+        reg.plugins.append(PluginInfo(name, dist, version, "active", None, registered))
+    return reg
+
+
+def _record_failure(reg: Registry, name: str, dist: str | None, version: str | None,
+                    why: str) -> None:
+    reg.plugins.append(PluginInfo(name, dist, version, "failed", why))
+    origin = f" ({dist} {version})" if dist else ""
+    _fail(f"dualgrad plugin {name!r}{origin} was skipped: {why}. Everything else works; to "
+          f"silence this, fix or uninstall {dist or name}, or set "
+          f"DUALGRAD_DISABLE_PLUGINS={name}")
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version("dualgrad")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+_REGISTRY: Registry | None = None
+
+
+def registry() -> Registry:
+    """The registry, loaded on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _load()
+    return _REGISTRY
+
+
+def reload() -> Registry:
+    """Forget the loaded registry and load the plugins again (after installing one, say)."""
+    global _REGISTRY
+    _REGISTRY = None
+    return registry()

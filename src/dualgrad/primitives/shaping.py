@@ -1,0 +1,68 @@
+"""Reshaping, transposing, indexing and joining: rules that move tangent entries, never scale them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import Primitive, align
+
+reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape),
+                    lambda t, out, x, shape: t.reshape((t.shape[0], *out.shape)))
+
+
+def _transpose_tangent(t: Any, out: Any, x: Any, axes: Sequence[int] | None = None) -> Any:
+    n = x.ndim
+    order = range(n - 1, -1, -1) if axes is None else (int(a) % n for a in axes)
+    return t.transpose((0, *(a + 1 for a in order)))
+
+
+transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
+                      _transpose_tangent)
+
+
+def _index_tangent(t: Any, out: Any, x: Any, index: Any) -> Any:
+    return t[(slice(None), *index) if isinstance(index, tuple) else (slice(None), index)]
+
+
+getitem = Primitive("getitem", lambda x, index: x[index], _index_tangent)
+
+broadcast_to = Primitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    lambda t, out, x, shape: np.broadcast_to(align(t, len(out.shape)),
+                                             (t.shape[0], *out.shape)))
+
+
+def _filled(tangents: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+    """Tangents of every argument, zeros standing in for the constants."""
+    directions = next(t.shape[0] for t in tangents if t is not None)
+    return [np.zeros((directions, *np.shape(a))) if t is None else t
+            for t, a in zip(tangents, args)]
+
+
+def _concatenate(*xs: Any, axis: int | None = 0) -> Any:
+    return np.concatenate(xs, axis=axis)
+
+
+def _concatenate_tangent(tangents: Sequence[Any], out: Any, *xs: Any,
+                         axis: int | None = 0) -> Any:
+    ts = _filled(tangents, xs)
+    if axis is None:
+        return np.concatenate([t.reshape((t.shape[0], -1)) for t in ts], axis=1)
+    return np.concatenate(ts, axis=axis + 1 if axis >= 0 else axis)
+
+
+concatenate = Primitive("concatenate", _concatenate, joint=_concatenate_tangent)
+
+
+def _stack(*xs: Any, axis: int = 0) -> Any:
+    return np.stack(xs, axis=axis)
+
+
+def _stack_tangent(tangents: Sequence[Any], out: Any, *xs: Any, axis: int = 0) -> Any:
+    return np.stack(_filled(tangents, xs), axis=axis + 1 if axis >= 0 else axis)
+
+
+stack = Primitive("stack", _stack, joint=_stack_tangent)
