@@ -1,6 +1,6 @@
 """dualgrad: forward-mode automatic differentiation for NumPy, extended by plugins."""
 
-from . import primitives
+from . import callbacks, primitives
 from ._core import Primitive, Variable
 from ._errors import (
     AmbiguousNameError,
@@ -20,6 +20,7 @@ from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_gra
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError
+from .model import History, Model
 from .optimizers import SGD, Adam, Optimizer
 from .primitives import (
     absolute,
@@ -54,10 +55,12 @@ __all__ = [
     "Dense",
     "DualgradError",
     "DualgradTypeError",
+    "History",
     "Layer",
     "LogLoss",
     "Loss",
     "MeanSquaredError",
+    "Model",
     "ModelFileError",
     "NonFiniteLossError",
     "Optimizer",
@@ -68,6 +71,7 @@ __all__ = [
     "UnknownNameError",
     "Variable",
     "absolute",
+    "callbacks",
     "clip",
     "concatenate",
     "derivative",

@@ -43,6 +43,9 @@ KINDS: dict[str, tuple[str, type]] = {
     "optimizer": ("dualgrad_register_optimizers", Optimizer),
 }
 
+PLURALS = {"primitive": "primitives", "layer": "layers", "loss": "losses",
+           "optimizer": "optimizers"}
+
 
 @attrs.frozen
 class Entry:
@@ -103,7 +106,7 @@ class Registry:
             close = difflib.get_close_matches(name, known, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(f"no {kind} named {name!r} is registered.{hint} "
-                                   f"Registered {kind}s: {', '.join(known)}")
+                                   f"Registered {PLURALS[kind]}: {', '.join(known)}")
         if len(entries) == 1:
             return entries[0].obj
         for e in entries:
@@ -113,6 +116,18 @@ class Registry:
             f"{len(entries)} plugins register a {kind} named {name!r}: "
             f"{', '.join(repr(e.qualified) for e in entries)}; use one of those names"
         )
+
+    def name_of(self, kind: str, obj: Any) -> str:
+        """The name that looks `obj` up: its plain name if that resolves to it, else qualified."""
+        for e in self.entries(kind):
+            if e.obj is obj:
+                try:
+                    plain = self.get(kind, e.name)
+                except KeyError:
+                    plain = None
+                return e.name if plain is obj else e.qualified
+        raise UnknownNameError(f"{obj!r} is not a registered {kind}; register it through a "
+                               "plugin to save it by name")
 
     def entries(self, kind: str) -> list[Entry]:
         return [e for entries in self._entries[kind].values() for e in entries]

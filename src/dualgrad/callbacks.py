@@ -1,0 +1,92 @@
+"""Callbacks that `Model.fit` calls at the end of every epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from .model import Model
+
+__all__ = ["Callback", "EarlyStopping", "EpochEnd"]
+
+
+class Callback:
+    """Base class: override the hooks you need. Set ``model.stop_training = True`` to stop."""
+
+    def on_train_begin(self, model: Model) -> None:
+        """Called once before the first epoch of a `fit`."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+        """Called after each epoch with that epoch's metrics (``loss``, ``val_loss``)."""
+
+    def on_train_end(self, model: Model) -> None:
+        """Called once after the last epoch, also when training stopped early."""
+
+
+class EpochEnd(Callback):
+    """Call ``fn(epoch, logs)`` after every epoch; a plain function in `callbacks` gets this.
+
+    Example:
+        >>> from dualgrad.callbacks import EpochEnd
+        >>> seen = []
+        >>> hook = EpochEnd(lambda epoch, logs: seen.append(logs["loss"]))
+    """
+
+    def __init__(self, fn: Callable[[int, dict[str, float]], Any]) -> None:
+        if not callable(fn):
+            raise ConfigError(f"EpochEnd needs a callable, got {fn!r}")
+        self.fn = fn
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+        self.fn(epoch, logs)
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
+
+    Args:
+        monitor: the metric to watch, ``"loss"`` or ``"val_loss"``.
+        patience: epochs without improvement to tolerate.
+        min_delta: the smallest decrease that counts as an improvement.
+        restore_best_weights: put back the weights of the best epoch when stopping.
+    """
+
+    def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,
+                 restore_best_weights: bool = False) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ConfigError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if not min_delta >= 0:
+            raise ConfigError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, model: Model) -> None:
+        self.best = np.inf
+        self.best_weights: list[np.ndarray] | None = None
+        self.wait = 0
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+        if self.monitor not in logs:
+            raise ConfigError(f"EarlyStopping watches {self.monitor!r}, but the epoch reported "
+                              f"only {', '.join(logs)}; pass validation_data to get val_loss")
+        current = logs[self.monitor]
+        if current < self.best - self.min_delta:
+            self.best, self.wait = current, 0
+            if self.restore_best_weights:
+                self.best_weights = model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            model.stop_training = True
+            if self.best_weights is not None:
+                model.set_weights(self.best_weights)
