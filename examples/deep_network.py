@@ -11,9 +11,9 @@ from typing import Any
 
 import dualgrad as dg
 
-try:
+if __package__:
     from . import _common
-except ImportError:  # run as a script: python examples/deep_network.py
+else:  # run as a script: python examples/deep_network.py
     import _common  # type: ignore[no-redef]
 
 CONFIG = {

@@ -13,9 +13,9 @@ import numpy as np
 
 import dualgrad as dg
 
-try:
+if __package__:
     from . import _common
-except ImportError:  # run as a script: python examples/linear_regression.py
+else:  # run as a script: python examples/linear_regression.py
     import _common  # type: ignore[no-redef]
 
 CONFIG = {

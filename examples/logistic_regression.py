@@ -9,9 +9,9 @@ import numpy as np
 
 import dualgrad as dg
 
-try:
+if __package__:
     from . import _common
-except ImportError:  # run as a script: python examples/logistic_regression.py
+else:  # run as a script: python examples/logistic_regression.py
     import _common  # type: ignore[no-redef]
 
 CONFIG = {

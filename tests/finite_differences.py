@@ -19,7 +19,7 @@ ATOL = 1e-7
 
 def _shifted(args: Sequence[Any], directions: Sequence[Any], scale: float) -> list[Any]:
     return [a if d is None else np.asarray(a, dtype=np.float64) + scale * d
-            for a, d in zip(args, directions)]
+            for a, d in zip(args, directions, strict=True)]
 
 
 def directional(f: Callable[..., Any], args: Sequence[Any], directions: Sequence[Any],
@@ -37,7 +37,7 @@ def second_directional(f: Callable[..., Any], args: Sequence[Any], d1: Sequence[
         shifted = [a if (u is None and v is None) else
                    np.asarray(a, dtype=np.float64)
                    + (0 if u is None else s1 * u) + (0 if v is None else s2 * v)
-                   for a, u, v in zip(args, d1, d2)]
+                   for a, u, v in zip(args, d1, d2, strict=True)]
         return np.asarray(f(*shifted), dtype=np.float64)
 
     return (at(eps, eps) - at(eps, -eps) - at(-eps, eps) + at(-eps, -eps)) / (4 * eps * eps)

@@ -1,7 +1,8 @@
 """dualgrad: forward-mode automatic differentiation for NumPy, extended by plugins."""
 
-from . import callbacks, primitives
+from . import callbacks, primitives, testing
 from ._core import Primitive, Variable
+from ._custom import custom_jvp
 from ._errors import (
     AmbiguousNameError,
     ConfigError,
@@ -74,6 +75,7 @@ __all__ = [
     "callbacks",
     "clip",
     "concatenate",
+    "custom_jvp",
     "derivative",
     "exp",
     "grad",
@@ -102,6 +104,7 @@ __all__ = [
     "stack",
     "sum",
     "tanh",
+    "testing",
     "transpose",
     "value_and_grad",
     "where",

@@ -99,7 +99,7 @@ class Variable:
 
     Example:
         >>> from dualgrad import Variable
-        >>> (Variable(3) * Variable(4, 1)).grad
+        >>> print((Variable(3) * Variable(4, 1)).grad)
         3.0
     """
 
@@ -319,10 +319,10 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
         return tangent.reshape((1, *shape))
     if tangent.shape[1:] == shape and tangent.ndim == len(shape) + 1:
         return tangent
+    stacked = "(" + ", ".join(("T", *map(str, shape))) + ("," if not shape else "") + ")"
     raise ShapeError(
         f"a Variable of shape {shape} needs a tangent of shape {shape} (one direction) or "
-        f"(T, {', '.join(map(str, shape))}{',' if len(shape) == 1 else ''}) for T directions; "
-        f"got a tangent of shape {tuple(tangent.shape)}"
+        f"{stacked} for T directions; got a tangent of shape {tuple(tangent.shape)}"
     )
 
 
@@ -366,7 +366,7 @@ class Primitive:
         >>> from dualgrad import Primitive, Variable
         >>> cube = Primitive("cube", lambda x: x**3, lambda t, out, x: 3 * x**2 * t,
         ...                  elementwise=True)
-        >>> cube(Variable(2.0, 1.0)).grad
+        >>> print(cube(Variable(2.0, 1.0)).grad)
         12.0
     """
 
@@ -394,31 +394,28 @@ class Primitive:
         return f"<dualgrad.Primitive {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        # The hot path: find the innermost differentiation among the arguments, checking on
+        # the way that each is something NumPy can compute with.
         tag = -1
-        strip = False
         for a in args:
             ta = type(a)
-            if ta is Variable:
-                if a.tangent is None:
-                    strip = True
-                elif a.tag > tag:
-                    tag = a.tag
-            elif ta is np.ndarray:
+            if ta is np.ndarray:
                 if a.dtype.kind not in _NUMERIC_KINDS:
-                    args = self._checked(args)
-                    break
+                    return self(*self._checked(args), **params)
+            elif ta is Variable:
+                if a.tag > tag and a.tangent is not None:
+                    tag = a.tag
             elif ta not in _PLAIN_SCALARS:
-                args = self._checked(args)
-                break
-        else:
-            if tag < 0:
-                if strip:
-                    args = tuple(a.value if type(a) is Variable else a for a in args)
-                    return self(*args, **params)
-                return self._evaluate(args, params)
+                return self(*self._checked(args), **params)
+        if tag >= 0:
             return self._apply(tag, args, params)
-        # _checked normalised the arguments; start again on the clean ones.
-        return self(*args, **params)
+        for a in args:
+            if type(a) is Variable:
+                # Variables in, a Variable out, even a constant one: the blog reads `.value`
+                # of results built from `Variable(x, 0)` alone.
+                out = self(*[b.value if type(b) is Variable else b for b in args], **params)
+                return out if type(out) is Variable else Variable._make(out, None, 0)
+        return self._evaluate(args, params)
 
     def _checked(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         out = []
@@ -431,7 +428,7 @@ class Primitive:
                 out.append(as_value(a, f"{self.name} (argument {i}, with {_describe(args)})"))
         return tuple(out)
 
-    def _evaluate(self, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    def _evaluate(self, args: Sequence[Any], params: dict[str, Any]) -> Any:
         try:
             out = self.fn(*args, **params)
         except ValueError as exc:
@@ -441,49 +438,48 @@ class Primitive:
         return out
 
     def _apply(self, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
-        primals = []
-        nested = False
-        for a in args:
-            if type(a) is Variable and (a.tag == tag or a.tangent is None):
-                primals.append(a.value)
-                nested = nested or type(a.value) is Variable
-            else:
-                primals.append(a)
-                nested = nested or type(a) is Variable
-        out = self(*primals, **params) if nested else self._evaluate(tuple(primals), params)
+        # The value: the primals at this level, which may still be Variables of outer levels.
+        primals = [a.value if type(a) is Variable and (a.tag == tag or a.tangent is None)
+                   else a for a in args]
+        for a in primals:
+            if type(a) is Variable:
+                out = self(*primals, **params)
+                break
+        else:
+            out = self._evaluate(primals, params)
 
         if self.joint is not None:
-            tangents = [a.tangent if type(a) is Variable and a.tag == tag else None
-                        for a in args]
-            return Variable._make(out, self.joint(tangents, out, *primals, **params), tag)
+            return Variable._make(out, self.joint(
+                [a.tangent if type(a) is Variable and a.tag == tag else None for a in args],
+                out, *primals, **params), tag)
 
+        # The tangent: each differentiated argument's contribution, summed.
         tangent = None
-        directions = -1
-        ndim = out.ndim
+        jvps = self.jvps
         for i, a in enumerate(args):
             if type(a) is not Variable or a.tag != tag or a.tangent is None:
                 continue
             t = a.tangent
-            if t.shape[0] != directions:
-                if directions >= 0:
-                    raise ShapeError(
-                        f"{self.name}: the arguments carry tangents along different numbers "
-                        f"of directions ({directions} and {t.shape[0]}); seed every input of "
-                        "one differentiation with the same number of directions"
-                    )
-                directions = t.shape[0]
-            rule = self.jvps[i] if i < len(self.jvps) else None
-            if rule is None:
+            if i >= len(jvps) or jvps[i] is None:
                 raise NotImplementedError(
                     f"primitive {self.name!r} has no derivative rule for argument {i}; "
                     "differentiate with respect to another argument, or register a rule"
                 )
-            if self.elementwise:
-                t = align(t, ndim)
-            c = rule(t, out, *primals, **params)
-            tangent = c if tangent is None else tangent + c
-        shape = (directions, *out.shape)
-        if tangent.shape != shape:
+            if self.elementwise and t.ndim <= out.ndim:
+                t = align(t, out.ndim)
+            c = jvps[i](t, out, *primals, **params)
+            if tangent is None:
+                tangent, directions = c, t.shape[0]
+            elif t.shape[0] != directions:
+                raise ShapeError(
+                    f"{self.name}: the arguments carry tangents along different numbers of "
+                    f"directions ({directions} and {t.shape[0]}); seed every input of one "
+                    "differentiation with the same number of directions"
+                )
+            else:
+                tangent = tangent + c
+        if tangent.shape[1:] != out.shape:
+            shape = (directions, *out.shape)
             tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
                        else _p.broadcast_to(tangent, shape=shape))
         return Variable._make(out, tangent, tag)

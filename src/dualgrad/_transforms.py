@@ -74,7 +74,14 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any],
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
+    if isinstance(argnums, (int, np.integer)):
+        nums: tuple[Any, ...] = (argnums,)
+    else:
+        try:
+            nums = tuple(argnums)
+        except TypeError:
+            raise DualgradTypeError(f"argnums must be an int or a tuple of ints, got "
+                                    f"{argnums!r}") from None
     for a in nums:
         if not isinstance(a, (int, np.integer)):
             raise DualgradTypeError(f"argnums must be ints, got {a!r}")

@@ -35,8 +35,11 @@ def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np
 
     `target` names (or numbers, from 0) the target column; None takes the last one.
     """
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+    try:
+        with open(path, newline="") as f:
+            rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path} is not a text CSV file ({exc})") from None
     if not rows:
         raise DataError(f"{path} has no rows")
     header: list[str] | None = None

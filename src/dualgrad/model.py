@@ -23,10 +23,10 @@ from ._errors import (
     NonFiniteLossError,
     ShapeError,
 )
-from ._transforms import value_and_grad
+from ._core import Variable, new_tag
 from .callbacks import Callback, EpochEnd
 from .layers import Layer
-from .losses import Loss
+from .losses import LogLoss, Loss
 from .optimizers import Optimizer
 
 if sys.version_info >= (3, 11):
@@ -38,6 +38,7 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "History", "Model"]
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of tangents one gradient pass may hold
 FILE_FORMAT = "dualgrad-model/1"
+_SEED_CACHE_BYTES = 64 << 20  # keep the tangent seeds of a chunk when they are this small
 _MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
 
 
@@ -143,7 +144,11 @@ class Model:
         self.memory_budget = int(memory_budget)
         self.stop_training = False
         self._rng = np.random.default_rng(self.seed)
+        self._flat: np.ndarray | None = None
         self._params: list[list[np.ndarray]] | None = None
+        self._layout: list[list[tuple[slice, tuple[int, ...]]]] = []
+        self._chunks: dict[int, int] = {}
+        self._logits_tail = _logits_tail(self.layers[-1], self.loss)
         self._input_shape: tuple[int, ...] | None = None
         self._opt_state: Any = None
         if input_shape is not None:
@@ -197,24 +202,51 @@ class Model:
         return f"Model([{parts}], loss={self.loss!r}, optimizer={self.optimizer!r})"
 
     # ---- parameters ---------------------------------------------------------------------------
+    #
+    # The weights live in one flat float64 vector; each layer sees views of it. The flat
+    # layout makes the tangent seeds free (views of an identity block, built once per chunk)
+    # and lets an elementwise optimizer update every weight in one array operation.
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the weights for samples of shape `input_shape` (done by the first `fit`)."""
-        if self._params is not None:
-            if tuple(input_shape) != self._input_shape:
+        input_shape = tuple(int(d) for d in input_shape)
+        if self._flat is not None:
+            if input_shape != self._input_shape:
                 raise ShapeError(f"this model takes samples of shape {self._input_shape}, got "
-                                 f"{tuple(input_shape)}")
+                                 f"{input_shape}")
             return
-        params, shape = [], tuple(int(d) for d in input_shape)
+        arrays, shapes, shape = [], [], input_shape
         for layer in self.layers:
-            params.append([np.asarray(w, dtype=np.float64) for w in layer.init(shape, self._rng)])
+            ws = [np.asarray(w, dtype=np.float64) for w in layer.init(shape, self._rng)]
+            arrays.extend(ws)
+            shapes.append([w.shape for w in ws])
             shape = layer.output_shape(shape)
-        self._params, self._input_shape = params, tuple(int(d) for d in input_shape)
-        self._output_shape = shape
+        self._input_shape, self._output_shape = input_shape, shape
+        self._layout, start = [], 0
+        for layer_shapes in shapes:
+            cuts = []
+            for w_shape in layer_shapes:
+                cuts.append((slice(start, start + math.prod(w_shape)), w_shape))
+                start += math.prod(w_shape)
+            self._layout.append(cuts)
+        self._seeds: dict[tuple[int, int], list[list[Any]]] = {}
+        self._set_flat(np.concatenate([w.ravel() for w in arrays]) if arrays else np.zeros(0))
 
     @property
     def built(self) -> bool:
-        return self._params is not None
+        return self._flat is not None
+
+    def _set_flat(self, flat: np.ndarray) -> None:
+        self._flat = flat
+        self._params = self._views(flat)
+
+    def _views(self, rows: np.ndarray) -> list[list[Any]]:
+        """Per-layer views of the last axis of `rows`, shaped like the weights."""
+        lead = rows.shape[:-1]
+        if not lead:
+            return [[rows[cut].reshape(shape) for cut, shape in layer] for layer in self._layout]
+        return [[rows[..., cut].reshape((*lead, *shape)) for cut, shape in layer]
+                for layer in self._layout]
 
     def _built_params(self) -> list[list[np.ndarray]]:
         if self._params is None:
@@ -225,7 +257,8 @@ class Model:
     @property
     def num_params(self) -> int:
         """The number of scalar parameters."""
-        return sum(w.size for w in self.get_weights())
+        self._built_params()
+        return int(self._flat.size)  # type: ignore[union-attr]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights, each layer's kernel then its bias."""
@@ -233,27 +266,22 @@ class Model:
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Replace the weights by arrays shaped and ordered as `get_weights` gives them."""
-        current = self._built_params()
-        flat = [w for ws in current for w in ws]
+        current = [w for ws in self._built_params() for w in ws]
         weights = list(weights)
-        if len(weights) != len(flat):
-            raise ShapeError(f"this model has {len(flat)} weight arrays, got {len(weights)}")
+        if len(weights) != len(current):
+            raise ShapeError(f"this model has {len(current)} weight arrays, got {len(weights)}")
         new = []
-        for i, (old, w) in enumerate(zip(flat, weights)):
-            arr = np.array(w, dtype=np.float64)
+        for i, (old, w) in enumerate(zip(current, weights)):
+            try:
+                arr = np.array(w, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"weight {i} is not an array of numbers ({exc})") from exc
             if arr.shape != old.shape:
                 raise ShapeError(f"weight {i} must have shape {old.shape}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise DataError(f"weight {i} has NaN or infinite values")
-            new.append(arr)
-        self._params = self._unflatten(new)
-
-    def _unflatten(self, flat: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
-        out, i = [], 0
-        for ws in self._built_params():
-            out.append(list(flat[i:i + len(ws)]))
-            i += len(ws)
-        return out
+            new.append(arr.ravel())
+        self._set_flat(np.concatenate(new) if new else np.zeros(0))
 
     # ---- computing ----------------------------------------------------------------------------
 
@@ -261,6 +289,16 @@ class Model:
         for layer, ws in zip(self.layers, params):
             x = layer(ws, x)
         return x
+
+    def _loss_of(self, params: Sequence[Sequence[Any]], x: Any, y: np.ndarray) -> Any:
+        """The training loss. A sigmoid output read by log-loss is computed from the logits:
+        the same function, finite in value and slope however saturated the output."""
+        if self._logits_tail is None:
+            return self.loss(y, self._forward(params, x))
+        for layer, ws in zip(self.layers[:-1], params[:-1]):
+            x = layer(ws, x)
+        head, loss = self._logits_tail
+        return loss(y, head(params[-1], x))
 
     def _data(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Validated float copies of x (N, *input) and y (N, outputs)."""
@@ -274,7 +312,7 @@ class Model:
         if y.shape[0] != x.shape[0]:
             raise DataError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; give one target "
                             "per sample")
-        if self._params is not None and y.shape[1:] != self._output_shape:
+        if self._flat is not None and y.shape[1:] != self._output_shape:
             raise DataError(f"this model predicts {self._output_shape} per sample; y has "
                             f"{y.shape[1:]}")
         self.loss.check_targets(y)
@@ -282,6 +320,12 @@ class Model:
 
     def _chunk_size(self, rows: int) -> int:
         """Directions per pass so that one pass's tangents fit in the memory budget."""
+        size = self._chunks.get(rows)
+        if size is None:
+            size = self._chunks[rows] = self._plan_chunk(rows)
+        return size
+
+    def _plan_chunk(self, rows: int) -> int:
         width = 0
         shape = self._input_shape or ()
         for layer in self.layers:
@@ -292,30 +336,59 @@ class Model:
         per_direction = 8 * (self.num_params + 4 * rows * max(width, 1))
         return max(1, min(self.num_params, self.memory_budget // per_direction))
 
-    def _loss_fn(self, x: np.ndarray, y: np.ndarray) -> Callable[..., Any]:
-        sizes = [len(ws) for ws in self._built_params()]
+    def _seeded(self, start: int, stop: int, tag: int,
+                params: list[list[np.ndarray]]) -> list[list[Any]]:
+        """The weights carrying directions start..stop of the identity; a weight none of those
+        directions touches stays a constant, so no rule runs for it."""
+        tangents = self._seeds.get((start, stop))
+        if tangents is None:
+            block = np.zeros((stop - start, self.num_params))
+            block[np.arange(stop - start), np.arange(start, stop)] = 1.0
+            tangents = self._views(block)
+            offset = 0
+            for layer in tangents:
+                for k, t in enumerate(layer):
+                    n = math.prod(t.shape[1:])
+                    # contiguous copies: NumPy is several times slower on the strided views
+                    untouched = offset + n <= start or offset >= stop
+                    layer[k] = None if untouched else np.ascontiguousarray(t)
+                    offset += n
+            if block.nbytes <= _SEED_CACHE_BYTES:
+                self._seeds[(start, stop)] = tangents
+        return [[w if t is None else Variable._make(w, t, tag) for w, t in zip(ws, ts)]
+                for ws, ts in zip(params, tangents)]
 
-        def loss(*flat: Any) -> Any:
-            params, i = [], 0
-            for n in sizes:
-                params.append(flat[i:i + n])
-                i += n
-            return self.loss(y, self._forward(params, x))
-
-        return loss
-
-    def _value_and_gradient(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[Any]]:
-        flat = [w for ws in self._built_params() for w in ws]
-        fn = value_and_grad(self._loss_fn(x, y), argnums=tuple(range(len(flat))),
-                            chunk_size=self._chunk_size(x.shape[0]))
-        value, grads = fn(*flat)
-        return float(value), list(grads)
+    def _value_and_gradient(self, x: np.ndarray, y: np.ndarray,
+                            flat: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """The loss and its gradient, a flat vector in the weights' layout, at the model's
+        weights or at the flat vector `flat`."""
+        params = self._built_params() if flat is None else self._views(flat)
+        total = self._flat.size  # type: ignore[union-attr]
+        step = self._chunk_size(x.shape[0])
+        grad = np.empty(total) if step < total else None
+        value: Any = None
+        for start in range(0, total, step):
+            stop = min(start + step, total)
+            tag = new_tag()
+            out = self._loss_of(self._seeded(start, stop, tag, params), x, y)
+            if isinstance(out, Variable) and out.tag == tag:
+                value, tangent = out.value, out.tangent
+            else:  # the loss does not depend on these weights
+                value, tangent = out, np.zeros(stop - start)
+            if grad is None:
+                grad = np.asarray(tangent, dtype=np.float64).reshape(total)
+            else:
+                grad[start:stop] = tangent
+        if grad is None:  # a model without weights
+            value, grad = self._loss_of(params, x, y), np.zeros(0)
+        return float(value), grad
 
     def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
         x, y_or_none = self._data(x, y)
         self.build(x.shape[1:])
-        return self._value_and_gradient(x, _require(y_or_none))[1]
+        flat = self._value_and_gradient(x, _require(y_or_none))[1]
+        return [g for gs in self._views(flat) for g in gs]
 
     def predict(self, x: Any) -> np.ndarray:
         """The model's outputs for `x`, shape ``(N, *outputs)``."""
@@ -325,7 +398,7 @@ class Model:
     def evaluate(self, x: Any, y: Any) -> float:
         """The loss on (x, y)."""
         x, y_or_none = self._data(x, y)
-        return float(self.loss(_require(y_or_none), self._forward(self._built_params(), x)))
+        return float(self._loss_of(self._built_params(), x, _require(y_or_none)))
 
     # ---- training -----------------------------------------------------------------------------
 
@@ -356,13 +429,26 @@ class Model:
                 raise DataError("validation_data must have the shapes of the training data "
                                 f"per sample: x {x.shape[1:]}, y {y.shape[1:]}")
         hooks = [cb if isinstance(cb, Callback) else EpochEnd(cb) for cb in callbacks]
+        metrics = ("loss", "val_loss") if val is not None else ("loss",)
+        for cb in hooks:
+            monitor = getattr(cb, "monitor", None)
+            if monitor is not None and monitor not in metrics:
+                raise ConfigError(f"{type(cb).__name__} watches {monitor!r}, but training "
+                                  f"reports only {', '.join(metrics)}; pass validation_data "
+                                  "to get val_loss")
 
-        self.build(x.shape[1:])
-        if y.shape[1:] != self._output_shape:
-            raise DataError(f"this model predicts {self._output_shape} per sample; y has "
+        # check y against the output shape before building, so a bad call leaves an unbuilt
+        # model unbuilt
+        out_shape = x.shape[1:]
+        for layer in self.layers:
+            out_shape = layer.output_shape(out_shape)
+        if y.shape[1:] != tuple(out_shape):
+            raise DataError(f"this model predicts {tuple(out_shape)} per sample; y has "
                             f"{y.shape[1:]}")
+        self.build(x.shape[1:])
         if self._opt_state is None:
-            self._opt_state = self.optimizer.init(self.get_weights())
+            self._opt_state = self.optimizer.init(
+                [self._flat] if self.optimizer.elementwise else self.get_weights())
 
         n = x.shape[0]
         size = n if batch_size is None else min(int(batch_size), n)
@@ -401,20 +487,56 @@ class Model:
         return history
 
     def _step(self, x: np.ndarray, y: np.ndarray) -> float:
-        value, grads = self._value_and_gradient(x, y)
-        flat = [w for ws in self._built_params() for w in ws]
+        # An overflow on the way to a non-finite loss or weight is caught below and raised as
+        # NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or, with
+        # warnings as errors, replace it).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._checked_step(x, y)
+
+    def _checked_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        value, grad = self._value_and_gradient(x, y)
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"the loss became {value} on a batch; training stopped and the model keeps its "
                 "last finite weights. Lower the learning rate or check the data's scale")
-        new, state = self.optimizer.update(grads, self._opt_state, flat)
-        if not all(np.all(np.isfinite(w)) for w in new):
+        flat = self._flat
+        assert flat is not None  # built by fit before the first step
+        opt = self.optimizer
+        extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else {}
+        if opt.elementwise:
+            new, state = opt.update([grad], self._opt_state, [flat], **extra)
+            new_flat = np.asarray(new[0], dtype=np.float64)
+        else:
+            new, state = opt.update([g for gs in self._views(grad) for g in gs],
+                                    self._opt_state, self.get_weights(), **extra)
+            new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
+        if new_flat.shape != flat.shape or not np.isfinite(new_flat).all():
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
-        self._params = self._unflatten([np.asarray(w, dtype=np.float64) for w in new])
+        self._set_flat(new_flat)
         self._opt_state = state
         return value
+
+    def _loss_and_grad(self, x: np.ndarray,
+                       y: np.ndarray) -> Callable[[Sequence[np.ndarray]], tuple[float, list[Any]]]:
+        """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
+        gradient at any weights, given and returned in the form the optimizer works in."""
+        flat_form = self.optimizer.elementwise
+
+        def loss_and_grad(params: Sequence[np.ndarray]) -> tuple[float, list[Any]]:
+            if flat_form:
+                flat = np.asarray(params[0], dtype=np.float64)
+            else:
+                flat = np.concatenate([np.ravel(np.asarray(w, dtype=np.float64))
+                                       for w in params])
+            if flat.shape != self._flat.shape:  # type: ignore[union-attr]
+                raise ShapeError(f"loss_and_grad takes {self.num_params} weights in all, got "
+                                 f"{flat.size}")
+            value, grad = self._value_and_gradient(x, y, flat)
+            return value, [grad] if flat_form else [g for gs in self._views(grad) for g in gs]
+
+        return loss_and_grad
 
     # ---- files --------------------------------------------------------------------------------
 
@@ -447,8 +569,16 @@ class Model:
         """Read a model written by `save`; a missing, corrupt or foreign file raises
         `ModelFileError`."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                contents = {k: data[k] for k in data.files}
+            # open the file here: np.load leaks its own handle when a zip is truncated
+            with open(path, "rb") as f:
+                data = np.load(f, allow_pickle=False)
+                if not isinstance(data, np.lib.npyio.NpzFile):
+                    raise ModelFileError(f"{path} is not a dualgrad model file (it holds one "
+                                         "array, not an .npz archive)")
+                with data:
+                    contents = {k: data[k] for k in data.files}
+        except ModelFileError:
+            raise
         except FileNotFoundError as exc:
             raise ModelFileError(f"no model file at {path}") from exc
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -470,6 +600,15 @@ class Model:
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelFileError(f"{path} is a damaged dualgrad model file: {exc}") from exc
         return model
+
+
+def _logits_tail(last: Layer, loss: Loss) -> tuple[Layer, Loss] | None:
+    """For a sigmoid output read by log-loss: the last layer without its sigmoid, and the
+    log-loss of logits."""
+    if (isinstance(loss, LogLoss) and not loss.from_logits and attrs.has(type(last))
+            and getattr(last, "activation", None) == "sigmoid"):
+        return attrs.evolve(last, activation=None), LogLoss(from_logits=True)  # type: ignore
+    return None
 
 
 def _progress(epochs: int, verbose: bool) -> Any:

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 
 from .. import _registry
+from .. import primitives as p
 from .._config import positive
 from .._errors import ConfigError, ShapeError
 from .base import Layer
@@ -86,9 +87,7 @@ class Dense(Layer):
         return (self.units,)
 
     def __call__(self, params: Sequence[Any], x: Any) -> Any:
-        z = x @ params[0]
-        if self.use_bias:
-            z = z + params[1]
+        z = p.affine(x, params[0], params[1]) if self.use_bias else p.matmul(x, params[0])
         if self.activation is None:
             return z
         return _registry.registry().get("primitive", self.activation)(z)

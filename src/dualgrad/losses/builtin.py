@@ -21,7 +21,7 @@ class MeanSquaredError(Loss):
     name = "mse"
 
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
-        return p.reduce_mean(p.square(p.subtract(y_pred, y_true)))
+        return p.mean_squared_error(y_pred, y_true)
 
 
 # Clip a probability away from 0 and 1 without cutting its tangent: the loss stays finite and a
@@ -49,7 +49,7 @@ class LogLoss(Loss):
 
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
         if self.from_logits:
-            return p.reduce_mean(p.subtract(p.softplus(y_pred), p.multiply(y_true, y_pred)))
+            return p.sigmoid_cross_entropy(y_pred, y_true)
         prob = _clip_keeping_slope(y_pred, self.eps, 1.0 - self.eps)
         ones = p.multiply(y_true, p.log(prob))
         zeros = p.multiply(p.subtract(1.0, y_true), p.log(p.subtract(1.0, prob)))
@@ -58,5 +58,6 @@ class LogLoss(Loss):
     def check_targets(self, y_true: np.ndarray) -> None:
         bad = (y_true != 0) & (y_true != 1)
         if np.any(bad):
-            raise DataError(f"'logloss' needs targets of 0 or 1; got {y_true[bad][0]!r} "
-                            f"({int(bad.sum())} target(s) are neither); encode the classes as 0 and 1")
+            raise DataError(f"'logloss' needs targets of 0 or 1; got {float(y_true[bad][0])} "
+                            f"({int(bad.sum())} target(s) are neither); encode the classes as "
+                            "0 and 1")

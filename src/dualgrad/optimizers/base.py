@@ -21,6 +21,17 @@ class Optimizer(Configurable, abc.ABC):
 
     name: ClassVar[str]
 
+    #: True when `update` treats every scalar alike (no per-array statistics such as a norm):
+    #: the model then hands it all weights as one flat vector, one update instead of one per
+    #: array. The built-ins are elementwise; leave it False when your update is not.
+    elementwise: ClassVar[bool] = False
+
+    #: True when `update` needs the loss at other weights than the current ones (a line
+    #: search, say). The model then calls ``update(grads, state, params, loss_and_grad=fn)``
+    #: where ``fn(params) -> (loss, grads)`` evaluates the current batch, in the same form as
+    #: `params` and `grads`.
+    needs_loss: ClassVar[bool] = False
+
     @abc.abstractmethod
     def init(self, params: Sequence[np.ndarray]) -> Any:
         """The initial state for `params`."""

@@ -27,6 +27,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    elementwise = True
 
     lr: float = attrs.field(default=0.01, validator=positive((int, float)))
     momentum: float = attrs.field(default=0.0, validator=in_range(0.0, 1.0))
@@ -66,6 +67,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    elementwise = True
 
     lr: float = attrs.field(default=0.001, validator=positive((int, float)))
     beta1: float = attrs.field(default=0.9, validator=in_range(0.0, 1.0))

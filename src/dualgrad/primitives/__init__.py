@@ -21,6 +21,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .fused import affine, mean_squared_error, sigmoid_cross_entropy
 from .reductions import reduce_mean, reduce_sum
 from .shaping import broadcast_to, concatenate, getitem, reshape, stack, transpose
 
@@ -28,6 +29,7 @@ __all__ = [
     "BUILTIN_PRIMITIVES",
     "absolute",
     "add",
+    "affine",
     "broadcast_to",
     "clip",
     "concatenate",
@@ -38,6 +40,7 @@ __all__ = [
     "log_sigmoid",
     "matmul",
     "maximum",
+    "mean_squared_error",
     "minimum",
     "multiply",
     "negative",
@@ -47,6 +50,7 @@ __all__ = [
     "relu",
     "reshape",
     "sigmoid",
+    "sigmoid_cross_entropy",
     "sign",
     "softplus",
     "sqrt",
@@ -64,4 +68,5 @@ BUILTIN_PRIMITIVES = (
     sign, absolute, maximum, minimum, clip, where,
     reduce_sum, reduce_mean,
     reshape, transpose, getitem, broadcast_to, concatenate, stack,
+    affine, mean_squared_error, sigmoid_cross_entropy,
 )

@@ -1,0 +1,89 @@
+"""`custom_jvp`: give a Python function a derivative rule of your own, without a plugin."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._core import Variable
+from ._errors import DualgradTypeError, ShapeError
+
+__all__ = ["custom_jvp"]
+
+JvpRule = Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]
+
+
+class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will know
+    """A function with a hand-written forward-mode rule, as JAX spells it.
+
+    Decorate the function, then its rule with ``@f.defjvp``. The rule is called as
+    ``rule(primals, tangents) -> (out, out_tangent)``, where each tangent has its primal's
+    shape (one direction), as in JAX. With ``batched=True`` the rule instead receives tangents
+    with a leading direction axis, ``(T, *shape)``, and must return one for the output: one call
+    instead of T, for rules written with broadcasting operations.
+
+    Constant arguments get zero tangents. Rules written with NumPy calls or dualgrad operators
+    work for higher derivatives too.
+
+    Example:
+        >>> import numpy as np, dualgrad as dg
+        >>> @dg.custom_jvp
+        ... def log1pexp(x):
+        ...     return np.log1p(np.exp(x))
+        >>> @log1pexp.defjvp
+        ... def log1pexp_jvp(primals, tangents):
+        ...     (x,), (t,) = primals, tangents
+        ...     return log1pexp(x), t * dg.sigmoid(x)
+        >>> float(dg.grad(log1pexp)(0.0))
+        0.5
+    """
+
+    def __init__(self, fun: Callable[..., Any], batched: bool = False) -> None:
+        if not callable(fun):
+            raise DualgradTypeError(f"custom_jvp needs a function, got {fun!r}")
+        self.fun = fun
+        self.batched = batched
+        self.rule: JvpRule | None = None
+        functools.update_wrapper(self, fun)
+
+    def defjvp(self, rule: JvpRule) -> JvpRule:
+        """Set the rule; returns it unchanged, so it can be used as a decorator."""
+        if not callable(rule):
+            raise DualgradTypeError(f"defjvp needs a function, got {rule!r}")
+        self.rule = rule
+        return rule
+
+    def __call__(self, *args: Any) -> Any:
+        tag = max((a.tag for a in args if isinstance(a, Variable) and a.tangent is not None),
+                  default=-1)
+        if tag < 0:
+            return self.fun(*[a.value if isinstance(a, Variable) else a for a in args])
+        if self.rule is None:
+            raise NotImplementedError(
+                f"{getattr(self.fun, '__name__', 'this function')} is a custom_jvp function "
+                "with no rule yet: define one with @f.defjvp")
+        primals = tuple(a.value if isinstance(a, Variable) and (a.tag == tag or a.tangent is None)
+                        else a for a in args)
+        directions = next(a.tangent.shape[0] for a in args
+                          if isinstance(a, Variable) and a.tag == tag and a.tangent is not None)
+        tangents = tuple(
+            a.tangent if isinstance(a, Variable) and a.tag == tag and a.tangent is not None
+            else np.zeros((directions, *np.shape(p))) for a, p in zip(args, primals))
+        if self.batched:
+            out, out_tangent = self.rule(primals, tangents)
+        else:
+            results = [self.rule(primals, tuple(t[k] for t in tangents))
+                       for k in range(directions)]
+            out = results[0][0]
+            out_tangent = np.stack([r[1] for r in results])
+        expected = (directions, *np.shape(out))
+        if tuple(np.shape(out_tangent)) != expected:
+            raise ShapeError(
+                f"the custom_jvp rule of {getattr(self.fun, '__name__', 'a function')} returned "
+                f"a tangent of shape {tuple(np.shape(out_tangent))}; expected "
+                f"{expected[1:] if not self.batched else expected}"
+                + ("" if self.batched else " (one direction, the output's shape)"))
+        return Variable._make(out, out_tangent, tag)

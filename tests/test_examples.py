@@ -1,0 +1,137 @@
+"""The blog's three experiments in examples/, run through dualgrad.
+
+They must reach the blog's numbers: the fitted line within 0.01 of y = 3x - 2, a logistic fit
+better than the true line on its own sample, and a 2-2-1 network whose loss falls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dualgrad.examples import _common, deep_network, linear_regression, logistic_regression
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+def test_linear_regression_reaches_the_blogs_line(capsys):
+    """The regression fits m = 3.00 +- 0.01 and b = -2.00 +- 0.01 and prints the blog's lines."""
+    result = linear_regression.main(out_dir=None)
+    assert result["m"] == pytest.approx(3.0, abs=0.01)
+    assert result["b"] == pytest.approx(-2.0, abs=0.01)
+    out = capsys.readouterr().out
+    m_line = re.search(rf"^m 3\.0 m prime ({NUMBER})$", out, re.MULTILINE)
+    b_line = re.search(rf"^b -2\.0 b prime ({NUMBER})$", out, re.MULTILINE)
+    assert m_line and b_line, out
+    assert float(m_line.group(1)) == pytest.approx(result["m"], abs=1e-4)
+    assert float(b_line.group(1)) == pytest.approx(result["b"], abs=1e-4)
+    mse_fit = re.search(rf"^MSE autodiff ({NUMBER})$", out, re.MULTILINE)
+    mse_truth = re.search(rf"^MSE truth ({NUMBER})$", out, re.MULTILINE)
+    assert mse_fit and mse_truth, out
+    assert float(mse_fit.group(1)) == pytest.approx(result["mse"], rel=1e-12)
+    assert float(mse_truth.group(1)) == pytest.approx(result["mse_truth"], rel=1e-12)
+
+
+def test_linear_regression_mse_is_the_least_squares_one():
+    """The fitted line's MSE is at most the true line's (it is the least-squares fit), and
+    both sit near the noise variance 1e-4; the truth's MSE is computed here by hand."""
+    result = linear_regression.main(out_dir=None)
+    x, y = _common.line_data(0)
+    truth = float(np.mean((y - (3 * x - 2)) ** 2))
+    assert result["mse_truth"] == pytest.approx(truth, rel=1e-12)
+    slope, intercept = np.polyfit(x, y, 1)
+    least_squares = float(np.mean((y - (slope * x + intercept)) ** 2))
+    assert result["mse"] == pytest.approx(least_squares, rel=1e-3)
+    assert result["mse"] <= truth
+    assert 0.5e-4 < result["mse"] < 2e-4
+    losses = result["losses"]
+    assert len(losses) == 1000 and losses[-1] < 1e-3 * losses[0]
+
+
+def test_logistic_regression_beats_the_true_line_on_its_sample(capsys):
+    """The logistic fit's log loss is finite and below that of the true line, as in the blog
+    (0.109 against 0.157), and both are printed."""
+    result = logistic_regression.main(out_dir=None)
+    assert 0 < result["logloss"] < result["logloss_truth"]
+    # the true line's loss, by hand: sigmoid(3x - 2) against the sample's labels
+    x, y = _common.class_data(0)
+    p = 1 / (1 + np.exp(-(3 * x - 2)))
+    truth = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert result["logloss_truth"] == pytest.approx(truth, rel=1e-9)
+    out = capsys.readouterr().out
+    fit_line = re.search(rf"^Log loss autodiff ({NUMBER})$", out, re.MULTILINE)
+    truth_line = re.search(rf"^Log loss truth ({NUMBER})$", out, re.MULTILINE)
+    assert fit_line and truth_line, out
+    assert float(fit_line.group(1)) == pytest.approx(result["logloss"], rel=1e-12)
+
+
+def test_deep_network_loss_falls_as_in_the_blogs_table(capsys):
+    """The 2-2-1 network prints its loss every 5 iterations and at the last, each printed
+    value below the one before, and reports 7 parameters."""
+    result = deep_network.main(out_dir=None)
+    assert result["num_params"] == 7
+    losses = result["losses"]
+    assert len(losses) == 100
+    assert losses[-1] < losses[0]
+    out = capsys.readouterr().out
+    rows = re.findall(rf"^Iter/Log loss:  (\d+) ({NUMBER})$", out, re.MULTILINE)
+    iters = [int(i) for i, _ in rows]
+    printed = [float(v) for _, v in rows]
+    assert iters == [*range(0, 100, 5), 99]
+    assert printed == pytest.approx([losses[i] for i in iters], rel=1e-12)
+    assert all(b < a for a, b in itertools.pairwise(printed)), printed
+    assert "parameters: 7" in out
+
+
+@pytest.mark.parametrize("module", [linear_regression, logistic_regression, deep_network])
+def test_examples_are_reproducible_by_seed(module, capsys):
+    """An experiment run twice with one seed gives the same losses, and another seed others."""
+    a = module.main(seed=1, out_dir=None)["losses"]
+    b = module.main(seed=1, out_dir=None)["losses"]
+    c = module.main(seed=2, out_dir=None)["losses"]
+    assert a == b
+    assert a != c
+
+
+def test_examples_skip_pictures_without_matplotlib(tmp_path, monkeypatch, capsys):
+    """Without matplotlib an example says so, saves nothing, and still returns its results."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = deep_network.main(out_dir=tmp_path / "pics")
+    assert result["num_params"] == 7
+    out = capsys.readouterr().out
+    assert "matplotlib is not installed, so no pictures" in out
+    assert not (tmp_path / "pics").exists()
+
+
+def test_examples_save_two_pngs_with_matplotlib(tmp_path):
+    """With matplotlib an example saves a loss curve and a fit, both PNG files."""
+    pytest.importorskip("matplotlib")
+    deep_network.main(out_dir=tmp_path)
+    for name in ("deep_network_loss.png", "deep_network_fit.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", ["__init__.py", "_common.py", "deep_network.py",
+                                  "linear_regression.py", "logistic_regression.py"])
+def test_installed_examples_are_the_repository_files(name):
+    """dualgrad.examples is the examples/ folder: the installed files are those in the repo."""
+    installed = Path(_common.__file__).with_name(name)
+    assert installed.read_bytes() == (ROOT / "examples" / name).read_bytes()
+
+
+def test_an_example_runs_as_a_script(tmp_path):
+    """python examples/deep_network.py runs on its own, printing the loss table and no
+    warnings."""
+    script = ROOT / "examples" / "deep_network.py"
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "Iter/Log loss:  99" in done.stdout
+    assert "parameters: 7" in done.stdout

@@ -1,0 +1,89 @@
+"""The README: its Python examples run, and its commands are the ones CI and the CLI know."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from dualgrad import cli
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+def _section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README,
+                      re.MULTILINE | re.DOTALL)
+    assert match, f"README has no section {title!r}"
+    return match.group(1)
+
+
+def _commands(block: str) -> list[str]:
+    """The command on each line of a shell block, without its trailing comment."""
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+PYTHON_BLOCKS = _blocks("python")
+
+
+def test_readme_has_python_examples():
+    """The README carries at least the dual-number, transformation, model and plugin blocks."""
+    assert len(PYTHON_BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
+def test_readme_python_block_runs(index):
+    """Each ```python block of the README runs in a fresh namespace (its asserts hold)."""
+    code = compile(PYTHON_BLOCKS[index], f"README.md python block {index}", "exec")
+    exec(code, {"__name__": f"readme_block_{index}"})
+
+
+def test_two_commands_section_has_the_demo_and_the_tests():
+    """'Two commands' gives exactly two: install with plots then `dualgrad demo`, and install
+    for tests then pytest."""
+    blocks = _blocks("sh", _section("Two commands"))
+    assert len(blocks) == 1
+    commands = _commands(blocks[0])
+    assert commands == ['pip install -e ".[plot]" && dualgrad demo',
+                        'pip install -e ".[test]" && python -m pytest']
+
+
+def test_readme_test_command_is_what_ci_runs():
+    """The README's test command line appears, as is, among the commands .ci/run runs."""
+    test_command = _commands(_blocks("sh", _section("Two commands"))[0])[1]
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert test_command in ci_lines
+
+
+def test_readme_extras_exist_in_pyproject():
+    """The extras the README installs (plot, test) are declared in pyproject.toml."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    named = set(re.findall(r'pip install -e "\.\[(\w+)\]"', README))
+    assert named == {"plot", "test"}
+    assert named <= set(extras)
+
+
+def test_readme_dualgrad_commands_parse():
+    """Every `dualgrad ...` command the README shows is accepted by the CLI's parser."""
+    shown = [cmd for block in _blocks("sh") for line in _commands(block)
+             for cmd in line.split("&&") if cmd.strip().startswith("dualgrad ")]
+    assert {cmd.split()[1] for cmd in shown} == {"demo", "train", "plugins"}
+    parser = cli.build_parser()
+    for cmd in shown:
+        args = parser.parse_args(shlex.split(cmd)[1:])
+        assert callable(args.run)
