@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _registry
+from . import _registry, _seeds
 from ._errors import (
     ConfigError,
     DataError,
@@ -349,9 +349,12 @@ class Model:
             for layer in tangents:
                 for k, t in enumerate(layer):
                     n = math.prod(t.shape[1:])
-                    # contiguous copies: NumPy is several times slower on the strided views
-                    untouched = offset + n <= start or offset >= stop
-                    layer[k] = None if untouched else np.ascontiguousarray(t)
+                    if offset + n <= start or offset >= stop:
+                        layer[k] = None  # no direction of this chunk touches the weight
+                    else:
+                        # contiguous (NumPy is slower on the strided view) and marked as unit
+                        # seeds, so the rules that can skip their zeros do
+                        layer[k] = _seeds.mark(np.ascontiguousarray(t), offset - start)
                     offset += n
             if block.nbytes <= _SEED_CACHE_BYTES:
                 self._seeds[(start, stop)] = tangents

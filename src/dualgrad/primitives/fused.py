@@ -10,12 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import _seeds
 from .._core import Primitive, align
 from .arithmetic import _align_batch
 from .elementwise import sigmoid
 
 
 # ---- affine: x @ w + b, the dense layer's map ----------------------------------------------------
+
+# work (directions x rows x inputs x units) above which unit seeds are scattered, not multiplied
+_SCATTER_ABOVE = 200_000
+
 
 def _affine(x: Any, w: Any, b: Any) -> Any:
     out = x @ w
@@ -24,26 +29,41 @@ def _affine(x: Any, w: Any, b: Any) -> Any:
 
 
 def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    # one joint rule, so the contributions add up in place in the first (fresh) product
+    # One joint rule: the contributions add up in place in the first fresh product, and a
+    # weight or bias carrying unit seeds adds its columns of x (or ones) without a product.
     tx, tw, tb = tangents
-    acc = None if tw is None else x @ _align_batch(tw, w, x)
-    if tx is not None:
-        acc = tx @ w if acc is None else _accumulate(acc, tx @ w)
+    acc = None if tx is None else tx @ w
+    # the scatter only beats the product (and its broadcast bias) on larger arrays
+    directions = next(t.shape[0] for t in tangents if t is not None)
+    plain = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2 and \
+        out.size * x.shape[1] * directions > _SCATTER_ABOVE
+    if tw is not None:
+        at = _seeds.offset(tw) if plain else None
+        if at is None:
+            acc = x @ tw if acc is None else _accumulate(acc, x @ tw)
+        else:
+            if acc is None:
+                acc = np.zeros((tw.shape[0], *out.shape))
+            _seeds.add_product(acc, x, at, out.shape[1])
     if tb is not None:
-        tb = align(tb, out.ndim)
-        if acc is None:
-            shape = (tb.shape[0], *out.shape)
-            return np.broadcast_to(tb, shape)
-        acc = _accumulate(acc, tb)
+        at = _seeds.offset(tb) if plain and type(acc) is np.ndarray else None
+        if at is not None:
+            _seeds.add_bias(acc, at)
+        elif acc is None:
+            acc = np.broadcast_to(align(tb, out.ndim), (tb.shape[0], *out.shape))
+        else:
+            acc = _accumulate(acc, align(tb, out.ndim))
     return acc
 
 
 def _accumulate(acc: Any, c: Any) -> Any:
-    # `acc` is a fresh product, so the sum may land in it, when `c` broadcasts to its shape
-    if type(acc) is np.ndarray and type(c) is np.ndarray and acc.ndim >= c.ndim \
-            and all(n == m or m == 1 for n, m in zip(acc.shape[::-1], c.shape[::-1])):
-        acc += c
-        return acc
+    # `acc` is a fresh product, so the sum may land in it when `c` broadcasts to its shape
+    if type(acc) is np.ndarray and type(c) is np.ndarray:
+        try:
+            acc += c
+            return acc
+        except ValueError:  # c is larger along some axis: a new array after all
+            pass
     return acc + c
 
 

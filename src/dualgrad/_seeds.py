@@ -1,0 +1,63 @@
+"""Unit seeds: tangents known to be one-hot, so rules can skip the arithmetic on their zeros.
+
+A gradient seeds direction k with the unit vector of one scalar parameter. Written out densely
+such a tangent is almost all zeros, and a product like ``x @ t`` with a weight's tangent costs a
+full matrix product per direction where a copy of one column of x gives the same numbers. The
+code that builds seeds marks them here; a rule that knows the structure (the affine layer's)
+asks for it, and every other rule sees an ordinary array.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+_OFFSETS: dict[int, int] = {}
+
+
+def mark(t: np.ndarray, offset: int) -> np.ndarray:
+    """Record that direction k of `t` is the unit vector of flat element ``k - offset`` of the
+    value (zero where that element does not exist). Returns `t`."""
+    key = id(t)
+    _OFFSETS[key] = offset
+    weakref.finalize(t, _OFFSETS.pop, key, None)
+    return t
+
+
+def offset(t: Any) -> int | None:
+    """The offset `t` was marked with, or None for an ordinary tangent."""
+    return _OFFSETS.get(id(t))
+
+
+def rows(offset: int, directions: int, size: int) -> tuple[int, int]:
+    """The directions lo..hi of a chunk of `directions` that fall on the `size` elements."""
+    return max(0, offset), min(directions, offset + size)
+
+
+def add_product(acc: np.ndarray, x: np.ndarray, offset: int, units: int) -> None:
+    """acc += x @ t for a unit-seeded weight tangent t of shape (T, d, units), x of shape (N, d):
+    direction k puts column i of x into output unit j, where k - offset = i * units + j."""
+    d = x.shape[1]
+    lo, hi = rows(offset, acc.shape[0], d * units)
+    if lo >= hi:
+        return
+    if units == 1:
+        acc[lo:hi, :, 0] += x[:, lo - offset:hi - offset].T
+        return
+    flat = np.arange(lo - offset, hi - offset)
+    acc[np.arange(lo, hi), :, flat % units] += x[:, flat // units].T
+
+
+def add_bias(acc: np.ndarray, offset: int) -> None:
+    """acc += t for a unit-seeded bias tangent t of shape (T, units), broadcast over the rows
+    of acc, shape (T, N, units): direction k adds 1 to output unit k - offset."""
+    units = acc.shape[2]
+    lo, hi = rows(offset, acc.shape[0], units)
+    if lo >= hi:
+        return
+    if units == 1:
+        acc[lo:hi, :, 0] += 1.0
+        return
+    acc[np.arange(lo, hi), :, np.arange(lo - offset, hi - offset)] += 1.0
