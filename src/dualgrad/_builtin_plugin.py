@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError
-from .optimizers import SGD, Adam, Optimizer
+from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
 from .primitives import BUILTIN_PRIMITIVES
 from ._core import Primitive
 
@@ -32,4 +32,4 @@ def dualgrad_register_losses() -> Iterable[type[Loss]]:
 
 @hookimpl
 def dualgrad_register_optimizers() -> Iterable[type[Optimizer]]:
-    return (SGD, Adam)
+    return (SGD, Adam, ForwardGradientDescent)

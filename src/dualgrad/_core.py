@@ -470,12 +470,18 @@ class Primitive:
             c = jvps[i](t, out, *primals, **params)
             if tangent is None:
                 tangent, directions = c, t.shape[0]
+                # a contribution that owns its memory and is no argument's tangent is fresh:
+                # the next ones may be added into it instead of allocating another array
+                fresh = type(c) is np.ndarray and c.base is None and c is not a.tangent \
+                    and c.shape == (directions, *out.shape)
             elif t.shape[0] != directions:
                 raise ShapeError(
                     f"{self.name}: the arguments carry tangents along different numbers of "
                     f"directions ({directions} and {t.shape[0]}); seed every input of one "
                     "differentiation with the same number of directions"
                 )
+            elif fresh and type(c) is np.ndarray:
+                tangent += c
             else:
                 tangent = tangent + c
         if tangent.shape[1:] != out.shape:

@@ -386,6 +386,18 @@ class Model:
             value, grad = self._loss_of(params, x, y), np.zeros(0)
         return float(value), grad
 
+    def _value_and_forward_gradient(self, x: np.ndarray,
+                                    y: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss and a forward gradient ``(grad . v) v``, v ~ N(0, I): one direction."""
+        v = self._rng.standard_normal(self._flat.size)  # type: ignore[union-attr]
+        tag = new_tag()
+        params = [[Variable._make(w, t, tag) for w, t in zip(ws, ts)]
+                  for ws, ts in zip(self._built_params(), self._views(v.reshape(1, -1)))]
+        out = self._loss_of(params, x, y)
+        if isinstance(out, Variable) and out.tag == tag:
+            return float(out.value), float(out.tangent[0]) * v
+        return float(out), np.zeros_like(v)
+
     def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
         x, y_or_none = self._data(x, y)
@@ -497,7 +509,10 @@ class Model:
             return self._checked_step(x, y)
 
     def _checked_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        value, grad = self._value_and_gradient(x, y)
+        if self.optimizer.gradient_estimate == "forward":
+            value, grad = self._value_and_forward_gradient(x, y)
+        else:
+            value, grad = self._value_and_gradient(x, y)
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"the loss became {value} on a batch; training stopped and the model keeps its "

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 dualgrad_scipy = pytest.importorskip(
-    "dualgrad_scipy", reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
+    "dualgrad_scipy",
+    reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
 
+import dualgrad as dg  # noqa: E402
 import scipy.optimize  # noqa: E402
 import scipy.special as sc  # noqa: E402
 
-import dualgrad as dg  # noqa: E402
 from dualgrad_scipy import LBFGS, LBFGSState  # noqa: E402
 
 NETWORK = {
@@ -52,7 +53,7 @@ def flat_gradient(model: dg.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ravel(g) for g in model.gradient(x, y)])
 
 
-# ---- configuration --------------------------------------------------------------------------------
+# ---- configuration -------------------------------------------------------------------------------
 
 
 def test_defaults_and_config_round_trip() -> None:
@@ -93,13 +94,13 @@ def test_state_is_immutable() -> None:
         state.nit = 1  # type: ignore[misc]
 
 
-# ---- the update contract --------------------------------------------------------------------------
+# ---- the update contract -------------------------------------------------------------------------
 
 
 def test_update_without_loss_and_grad_says_what_to_pass() -> None:
     """Called without loss_and_grad, update raises a TypeError saying Model.fit passes it."""
     opt = LBFGS()
-    with pytest.raises(dg.DualgradTypeError, match="loss_and_grad.*Model.fit") as info:
+    with pytest.raises(dg.DualgradTypeError, match=r"loss_and_grad.*Model\.fit") as info:
         opt.update([np.ones(2)], opt.init([np.zeros(2)]), [np.zeros(2)])
     assert isinstance(info.value, TypeError)
 
@@ -111,7 +112,7 @@ def test_update_minimises_in_the_form_it_is_given() -> None:
 
     def loss_and_grad(params: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
         calls.append([p.shape for p in params])
-        diffs = [p - t for p, t in zip(params, target)]
+        diffs = [p - t for p, t in zip(params, target, strict=True)]
         return sum(float(np.sum(d**2)) for d in diffs), [2 * d for d in diffs]
 
     opt = LBFGS()
@@ -119,7 +120,7 @@ def test_update_minimises_in_the_form_it_is_given() -> None:
     new, state = opt.update([np.zeros((2, 2)), np.zeros(1)], opt.init(params), params,
                             loss_and_grad=loss_and_grad)
     assert [w.shape for w in new] == [(2, 2), (1,)]
-    for w, t in zip(new, target):
+    for w, t in zip(new, target, strict=True):
         np.testing.assert_allclose(w, t, atol=1e-8)
     assert all(shapes == [(2, 2), (1,)] for shapes in calls)
     assert state.success and state.nfev == len(calls) and state.loss < 1e-16
@@ -138,7 +139,7 @@ def test_maxiter_bounds_the_iterations() -> None:
     assert not state.success
 
 
-# ---- the blog's 2-2-1 network ---------------------------------------------------------------------
+# ---- the blog's 2-2-1 network --------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

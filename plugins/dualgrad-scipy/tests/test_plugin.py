@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 dualgrad_scipy = pytest.importorskip(
-    "dualgrad_scipy", reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
+    "dualgrad_scipy",
+    reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
 
 import dualgrad as dg  # noqa: E402
 from dualgrad import _registry  # noqa: E402

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 dualgrad_scipy = pytest.importorskip(
-    "dualgrad_scipy", reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
-
-import scipy.special as sc  # noqa: E402
+    "dualgrad_scipy",
+    reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
 
 import dualgrad as dg  # noqa: E402
+import scipy.special as sc  # noqa: E402
 from dualgrad.testing import check_grads  # noqa: E402
+
 from dualgrad_scipy import hooks  # noqa: E402
 from dualgrad_scipy.special import (  # noqa: E402
     digamma,
@@ -79,7 +80,7 @@ def slope(f: Callable[..., Any], x: np.ndarray, order: int = 1) -> Any:
     return out.primal() if isinstance(out, dg.Variable) else np.asarray(out)
 
 
-# ---- every registered primitive has a spec, and is checked against finite differences ---------
+# ---- every registered primitive has a spec, and is checked against finite differences ------------
 
 
 def test_the_issue_primitives_are_registered() -> None:
@@ -130,7 +131,7 @@ def test_several_directions_at_once(name: str) -> None:
         np.testing.assert_allclose(together[k], alone, rtol=1e-15)
 
 
-# ---- against scipy's own closed forms -------------------------------------------------------------
+# ---- against scipy's own closed forms ------------------------------------------------------------
 
 
 
@@ -187,7 +188,7 @@ def test_polygamma_refuses_a_bad_order(n: Any) -> None:
         polygamma(2.0, n=n)
 
 
-# ---- the tails ---------------------------------------------------------------------------------------
+# ---- the tails -----------------------------------------------------------------------------------
 
 
 def test_expit_slope_keeps_relative_precision_in_the_tails() -> None:

@@ -1,6 +1,6 @@
 """Optimizers: the `Optimizer` interface and the built-ins."""
 
 from .base import Optimizer
-from .builtin import SGD, Adam, AdamState, SGDState
+from .builtin import SGD, Adam, AdamState, ForwardGradientDescent, SGDState
 
-__all__ = ["SGD", "Adam", "AdamState", "Optimizer", "SGDState"]
+__all__ = ["SGD", "Adam", "AdamState", "ForwardGradientDescent", "Optimizer", "SGDState"]

@@ -32,6 +32,11 @@ class Optimizer(Configurable, abc.ABC):
     #: `params` and `grads`.
     needs_loss: ClassVar[bool] = False
 
+    #: "exact": `update` gets the gradient, every weight's tangent seeded. "forward": it gets
+    #: a forward gradient instead (Baydin et al. 2022): ``(grad . v) v`` for one random normal
+    #: direction v, an unbiased estimate that costs a single tangent direction per step.
+    gradient_estimate: ClassVar[str] = "exact"
+
     @abc.abstractmethod
     def init(self, params: Sequence[np.ndarray]) -> Any:
         """The initial state for `params`."""

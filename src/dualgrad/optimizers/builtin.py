@@ -49,6 +49,20 @@ class SGD(Optimizer):
         return new, SGDState(velocity)
 
 
+@attrs.define(frozen=True)
+class ForwardGradientDescent(SGD):
+    """SGD on forward gradients (Baydin et al. 2022, "Gradients without Backpropagation").
+
+    Each step draws one direction v ~ N(0, I) over all weights and pushes that single tangent
+    through the model: ``g = (grad . v) v`` is an unbiased estimate of the gradient, for the
+    cost of one forward pass with one direction, whatever the number of weights. The update is
+    SGD's (lr, momentum, nesterov) on g.
+    """
+
+    name = "fgd"
+    gradient_estimate = "forward"
+
+
 @attrs.frozen
 class AdamState:
     """The step count and the moving averages of the gradient and of its square."""

@@ -40,7 +40,9 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     if tw is not None:
         at = _seeds.offset(tw) if plain else None
         if at is None:
-            acc = x @ tw if acc is None else _accumulate(acc, x @ tw)
+            # the direction axis of tw must sit in front of every batch axis of x
+            xtw = x @ _align_batch(tw, w, x)
+            acc = xtw if acc is None else _accumulate(acc, xtw)
         else:
             if acc is None:
                 acc = np.zeros((tw.shape[0], *out.shape))

@@ -74,7 +74,8 @@ class LBFGS(Optimizer):
         >>> model = dg.Model([{"type": "dense", "units": 1}], "mse",
         ...                  {"type": "lbfgs", "maxiter": 20}, seed=0)
         >>> _ = model.fit(x, y, epochs=1, verbose=False)
-        >>> [round(float(w), 6) for w in np.ravel(model.get_weights())]
+        >>> weights = np.concatenate([np.ravel(w) for w in model.get_weights()])
+        >>> [round(float(w), 6) for w in weights]
         [3.0, -2.0]
     """
 
@@ -113,7 +114,7 @@ class LBFGS(Optimizer):
         cuts = np.cumsum([math.prod(s) for s in shapes])[:-1]
 
         def unflatten(w: np.ndarray) -> list[np.ndarray]:
-            return [part.reshape(s) for part, s in zip(np.split(w, cuts), shapes)]
+            return [part.reshape(s) for part, s in zip(np.split(w, cuts), shapes, strict=True)]
 
         def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
             value, g = loss_and_grad(unflatten(w))

@@ -27,7 +27,7 @@ __all__ = ["digamma", "erf", "erfc", "expit", "gammaln", "log_expit", "polygamma
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-# ---- error functions ------------------------------------------------------------------------------
+# ---- error functions -----------------------------------------------------------------------------
 
 # erf(x) = 2/sqrt(pi) int_0^x e^(-s^2) ds, so erf'(x) = 2/sqrt(pi) e^(-x^2) and erfc' = -erf'.
 erf = Primitive("erf", sc.erf,
@@ -37,7 +37,7 @@ erfc = Primitive("erfc", sc.erfc,
                  lambda t, out, x: t * (-_TWO_OVER_SQRT_PI * np.exp(-(x * x))), elementwise=True)
 
 
-# ---- the gamma family -----------------------------------------------------------------------------
+# ---- the gamma family ----------------------------------------------------------------------------
 
 def _order(n: Any) -> int:
     """`n` as the order of a polygamma function: a non-negative int."""
@@ -56,8 +56,9 @@ def _polygamma(x: Any, n: int = 0) -> Any:
 
 
 # polygamma(x, n) = d^(n+1)/dx^(n+1) log Gamma(x); its derivative is polygamma(x, n + 1).
-polygamma = Primitive("polygamma", _polygamma,
-                      lambda t, out, x, n=0: t * polygamma(x, n=_order(n) + 1), elementwise=True)
+polygamma: Primitive = Primitive(
+    "polygamma", _polygamma,
+    lambda t, out, x, n=0: t * polygamma(x, n=_order(n) + 1), elementwise=True)
 
 digamma = Primitive("digamma", sc.digamma,
                     lambda t, out, x: t * polygamma(x, n=1), elementwise=True)
@@ -67,12 +68,12 @@ gammaln = Primitive("gammaln", sc.gammaln,
                     lambda t, out, x: t * digamma(x), elementwise=True)
 
 
-# ---- the logistic function ------------------------------------------------------------------------
+# ---- the logistic function -----------------------------------------------------------------------
 
 # expit' = expit(x) expit(-x): unlike expit (1 - expit), it keeps full relative precision in the
 # tails, where 1 - expit(x) rounds to 0 (expit'(40) is 4e-18, not 0).
-expit = Primitive("expit", sc.expit,
-                  lambda t, out, x: t * (out * expit(-x)), elementwise=True)
+expit: Primitive = Primitive("expit", sc.expit,
+                             lambda t, out, x: t * (out * expit(-x)), elementwise=True)
 
 # log_expit(x) = -log(1 + e^-x); its slope expit(-x) never overflows.
 log_expit = Primitive("log_expit", sc.log_expit,

@@ -1,0 +1,51 @@
+"""The blog's linear regression, 1000 full-batch SGD steps on 100 samples: Model.fit against
+hand-derived NumPy gradients, in one process. Aim (issue 6): within 2x.
+
+    python benchmarks/bench_linear.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import dualgrad as dg
+from _timing import best_time, report
+
+STEPS, N, LR = 1000, 100, 0.1
+
+
+def numpy_steps(x, y, w, b, steps):
+    x, y = x.reshape(-1, 1), y.reshape(-1, 1)
+    n = x.shape[0]
+    for _ in range(steps):
+        d = x @ w + b - y
+        _loss = np.add.reduce(d * d, axis=None) / n
+        g = d * (2.0 / n)
+        w, b = w - LR * (x.T @ g), b - LR * g.sum(0)
+    return w, b
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=N)
+    y = 3 * x - 2 + rng.normal(size=N) / 100
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", {"type": "sgd", "lr": LR},
+                     seed=0, input_shape=[1])
+    start = model.get_weights()
+
+    def fit():
+        model.set_weights(start)
+        model.fit(x, y, epochs=STEPS, shuffle=False, verbose=False)
+
+    fit()
+    assert all(np.allclose(a, b) for a, b in zip(model.get_weights(),
+                                                 numpy_steps(x, y, *start, STEPS)))
+    t_numpy = best_time(lambda: numpy_steps(x, y, *start, STEPS))
+    t_model = best_time(fit)
+    print(f"linear regression, {STEPS} full-batch steps on {N} samples")
+    report("hand-derived NumPy gradients", t_numpy, t_numpy, "NumPy")
+    report("dualgrad Model.fit", t_model, t_numpy, "NumPy")
+
+
+if __name__ == "__main__":
+    main()
