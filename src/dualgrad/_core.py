@@ -354,6 +354,9 @@ class Primitive:
             ``None`` marks an argument that cannot be differentiated.
         elementwise: the output broadcasts its arguments; tangents are aligned before the rules
             run and the summed tangent is broadcast to the output's shape.
+        implements: the NumPy or SciPy function this primitive stands for, so that calling that
+            function on a Variable runs the primitive (``np.exp(v)``); a ufunc given as `fn`
+            is taken by default. A function (not a ufunc) must take the primitive's arguments.
         joint: for primitives that take any number of arguments (concatenate, stack): one rule
             called as ``joint(tangents, out, *args, **params)``, with ``None`` in `tangents` for
             constant arguments, returning the whole output tangent. Used instead of `jvps`.
@@ -375,9 +378,11 @@ class Primitive:
     jvps: tuple[Rule | None, ...]
     elementwise: bool
     joint: Rule | None
+    implements: Callable[..., Any] | None
 
     def __init__(self, name: str, fn: Callable[..., Any], *jvps: Rule | None,
-                 elementwise: bool = False, joint: Rule | None = None) -> None:
+                 elementwise: bool = False, joint: Rule | None = None,
+                 implements: Callable[..., Any] | None = None) -> None:
         if not isinstance(name, str) or not name:
             raise DualgradTypeError(f"a Primitive's name must be a non-empty str, got {name!r}")
         if not callable(fn):
@@ -388,7 +393,10 @@ class Primitive:
                     f"Primitive {name!r}: the rule for argument {i} must be callable or None, "
                     f"got {rule!r}"
                 )
-        self.__attrs_init__(name, fn, jvps, elementwise, joint)  # type: ignore[attr-defined]
+        if implements is None and isinstance(fn, np.ufunc):
+            implements = fn
+        self.__attrs_init__(name, fn, jvps, elementwise, joint,  # type: ignore[attr-defined]
+                            implements)
 
     def __repr__(self) -> str:
         return f"<dualgrad.Primitive {self.name}>"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .primitives import arithmetic, elementwise, reductions, shaping
+from .primitives import elementwise, reductions, shaping
 
 def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
          keepdims: bool = False, **unsupported: Any) -> Any:
@@ -78,27 +78,9 @@ def _comparison(op: np.ufunc) -> Callable[..., Any]:
 
 @functools.cache
 def ufuncs() -> dict[np.ufunc, Callable[..., Any]]:
-    """NumPy ufunc -> dualgrad function. Built on first use: the primitives import this
-    module's importer."""
-    table: dict[np.ufunc, Callable[..., Any]] = {
-        np.add: arithmetic.add,
-        np.subtract: arithmetic.subtract,
-        np.multiply: arithmetic.multiply,
-        np.divide: arithmetic.divide,
-        np.power: arithmetic.power,
-        np.negative: arithmetic.negative,
-        np.positive: lambda x: x,
-        np.matmul: arithmetic.matmul,
-        np.exp: elementwise.exp,
-        np.log: elementwise.log,
-        np.sqrt: elementwise.sqrt,
-        np.square: elementwise.square,
-        np.tanh: elementwise.tanh,
-        np.sign: elementwise.sign,
-        np.absolute: elementwise.absolute,
-        np.maximum: elementwise.maximum,
-        np.minimum: elementwise.minimum,
-    }
+    """The ufuncs with no primitive of their own: comparisons and unary plus. Every other
+    ufunc reaches the primitive that `implements` it."""
+    table: dict[np.ufunc, Callable[..., Any]] = {np.positive: lambda x: x}
     for op in (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal):
         table[op] = _comparison(op)
     return table
@@ -134,11 +116,24 @@ def _refuse(name: str, *args: Any, **kwargs: Any) -> None:
         )
 
 
+def _implementation(fn: Any) -> Any:
+    # The registry imports the built-in plugin, which imports the primitives, which import the
+    # module that imports this one: it can only be reached once everything is loaded.
+    from ._registry import registry
+
+    return registry().implementation(fn)
+
+
+def _name(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or "numpy"
+    return f"{module.split('._')[0]}.{getattr(fn, '__name__', repr(fn))}"
+
+
 def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route ``fn(*inputs)`` to dualgrad, or say why it cannot be."""
-    rule = ufuncs().get(fn)
+    rule = ufuncs().get(fn) or _implementation(fn)
     if method != "__call__" or rule is None:
-        what = f"numpy.{fn.__name__}" + ("" if method == "__call__" else f".{method}")
+        what = _name(fn) + ("" if method == "__call__" else f".{method}")
         raise NotImplementedError(
             f"dualgrad has no derivative rule for {what}; use a dualgrad primitive, or add "
             "one with dualgrad.Primitive"
@@ -150,11 +145,10 @@ def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, 
 
 def function(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route a NumPy function called on a Variable to dualgrad, or say why it cannot be."""
-    rule = functions().get(fn)
+    rule = functions().get(fn) or _implementation(fn)
     if rule is None:
-        name = getattr(fn, "__module__", "numpy") + "." + getattr(fn, "__name__", repr(fn))
         raise NotImplementedError(
-            f"dualgrad has no derivative rule for {name}; write the computation with "
+            f"dualgrad has no derivative rule for {_name(fn)}; write the computation with "
             "functions dualgrad differentiates, or add a rule with dualgrad.Primitive"
         )
     return rule(*args, **kwargs)

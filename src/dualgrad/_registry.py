@@ -79,6 +79,25 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, list[Entry]]] = {k: {} for k in KINDS}
         self.plugins: list[PluginInfo] = []
+        self._implementations: dict[Any, list[Entry]] | None = None
+
+    def implementation(self, fn: Any) -> Primitive | None:
+        """The primitive that stands for the NumPy or SciPy function `fn` (its `implements`):
+        a built-in's if there is one, else the only plugin's; None when there is none, or when
+        several plugins claim it (load order never decides)."""
+        if self._implementations is None:
+            table: dict[Any, list[Entry]] = {}
+            for e in self.entries("primitive"):
+                if e.obj.implements is not None:
+                    table.setdefault(e.obj.implements, []).append(e)
+            self._implementations = table
+        entries = self._implementations.get(fn)
+        if not entries:
+            return None
+        for e in entries:
+            if e.plugin == BUILTIN:
+                return e.obj  # type: ignore[no-any-return]
+        return entries[0].obj if len(entries) == 1 else None  # type: ignore[no-any-return]
 
     def names(self, kind: str) -> list[str]:
         """The names of `kind` that a look-up can return, qualified names included."""
@@ -141,6 +160,7 @@ class Registry:
                       f"is a built-in name: the built-in keeps {e.name!r}, and the plugin's "
                       f"is reachable as {e.qualified!r}")
             present.append(e)
+        self._implementations = None
 
 
 def _warn(message: str) -> None:
