@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -14,7 +14,7 @@ T = TypeVar("T")
 class Configurable:
     """Mixin for attrs classes built from, and saved as, plain keyword configuration."""
 
-    name: str
+    name: ClassVar[str]
 
     def get_config(self) -> dict[str, Any]:
         """The keyword configuration that rebuilds this object with `from_config`."""

@@ -194,9 +194,9 @@ def _collect(pm: pluggy.PluginManager, name: str) -> list[Entry]:
                 ok = isinstance(item, expected) if kind == "primitive" else (
                     isinstance(item, type) and issubclass(item, expected))
                 if not ok:
-                    raise TypeError(f"hook {hook_name} returned {item!r}, which is not a "
-                                    f"{expected.__name__}" + ("" if kind == "primitive" else
-                                                              " subclass"))
+                    what = ("a dualgrad.Primitive" if kind == "primitive"
+                            else f"a dualgrad.{expected.__name__} subclass")
+                    raise TypeError(f"hook {hook_name} returned {item!r}, which is not {what}")
                 item_name = getattr(item, "name", None)
                 if not isinstance(item_name, str) or not item_name or "/" in item_name:
                     raise TypeError(f"hook {hook_name} returned {item!r} whose name "

@@ -83,7 +83,7 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
             raise DualgradTypeError(f"argnums must be an int or a tuple of ints, got "
                                     f"{argnums!r}") from None
     for a in nums:
-        if not isinstance(a, (int, np.integer)):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise DualgradTypeError(f"argnums must be ints, got {a!r}")
         if not -nargs <= a < nargs:
             raise ValueError(f"argnums {a} is out of range for a function called with "
@@ -94,8 +94,10 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
 def _chunk(chunk_size: int | None, total: int) -> int:
     if chunk_size is None:
         return max(total, 1)
-    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) \
-            or chunk_size < 1:
+    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool):
+        raise DualgradTypeError(f"chunk_size must be a positive int or None, got "
+                                f"{chunk_size!r}")
+    if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     return int(chunk_size)
 

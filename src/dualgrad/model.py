@@ -119,7 +119,7 @@ class Model:
         ...                  {"type": "sgd", "lr": 0.1}, seed=0)
         >>> x = np.linspace(-1, 1, 20); y = 3 * x - 2
         >>> history = model.fit(x, y, epochs=300, verbose=False)
-        >>> [round(float(w), 3) for w in np.ravel(model.get_weights())]
+        >>> [round(float(w), 3) for w in np.concatenate([w.ravel() for w in model.get_weights()])]
         [3.0, -2.0]
     """
 
@@ -141,7 +141,7 @@ class Model:
         self.loss: Loss = _resolve("loss", loss, Loss)
         self.optimizer: Optimizer = _resolve("optimizer", optimizer, Optimizer)
         self.seed = int(seed)
-        self.memory_budget = int(memory_budget)
+        self._memory_budget = int(memory_budget)
         self.stop_training = False
         self._rng = np.random.default_rng(self.seed)
         self._flat: np.ndarray | None = None
@@ -153,6 +153,23 @@ class Model:
         self._opt_state: Any = None
         if input_shape is not None:
             self.build(tuple(input_shape))
+
+    @property
+    def memory_budget(self) -> int:
+        """The bytes of tangents one gradient pass may hold; chunks are sized from it."""
+        return self._memory_budget
+
+    @memory_budget.setter
+    def memory_budget(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ConfigError(f"memory_budget must be a positive number of bytes, got {value!r}")
+        self._memory_budget = int(value)
+        self._chunks.clear()
+
+    @property
+    def optimizer_state(self) -> Any:
+        """The optimizer's state after the last step (None before training)."""
+        return self._opt_state
 
     # ---- configuration ------------------------------------------------------------------------
 
@@ -472,28 +489,32 @@ class Model:
         for cb in hooks:
             cb.on_train_begin(self)
         bar = _progress(epochs, verbose)
+        # An overflow on the way to a non-finite loss or weight is caught by `_step` and raised
+        # as NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or,
+        # with warnings as errors, replace it).
         try:
-            for epoch in range(int(epochs)):
-                order = self._rng.permutation(n) if shuffle and size < n else None
-                total = 0.0
-                for start in range(0, n, size):
-                    rows = slice(start, start + size) if order is None \
-                        else order[start:start + size]
-                    xb, yb = (x, y) if size == n else (x[rows], y[rows])
-                    total += self._step(xb, yb) * xb.shape[0]
-                logs = {"loss": total / n}
-                if val is not None:
-                    logs["val_loss"] = self.evaluate(*val)
-                history.epoch.append(epoch)
-                for key, value in logs.items():
-                    history.history.setdefault(key, []).append(value)
-                for cb in hooks:
-                    cb.on_epoch_end(epoch, logs, self)
-                if bar is not None:
-                    bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
-                    bar.update(1)
-                if self.stop_training:
-                    break
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(int(epochs)):
+                    order = self._rng.permutation(n) if shuffle and size < n else None
+                    total = 0.0
+                    for start in range(0, n, size):
+                        rows = slice(start, start + size) if order is None \
+                            else order[start:start + size]
+                        xb, yb = (x, y) if size == n else (x[rows], y[rows])
+                        total += self._step(xb, yb) * xb.shape[0]
+                    logs = {"loss": total / n}
+                    if val is not None:
+                        logs["val_loss"] = self.evaluate(*val)
+                    history.epoch.append(epoch)
+                    for key, value in logs.items():
+                        history.history.setdefault(key, []).append(value)
+                    for cb in hooks:
+                        cb.on_epoch_end(epoch, logs, self)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+                        bar.update(1)
+                    if self.stop_training:
+                        break
         finally:
             if bar is not None:
                 bar.close()
@@ -502,13 +523,6 @@ class Model:
         return history
 
     def _step(self, x: np.ndarray, y: np.ndarray) -> float:
-        # An overflow on the way to a non-finite loss or weight is caught below and raised as
-        # NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or, with
-        # warnings as errors, replace it).
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._checked_step(x, y)
-
-    def _checked_step(self, x: np.ndarray, y: np.ndarray) -> float:
         if self.optimizer.gradient_estimate == "forward":
             value, grad = self._value_and_forward_gradient(x, y)
         else:
