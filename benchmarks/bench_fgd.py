@@ -11,10 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
-import numpy as np
+from bench_memory import data, mlp
 
 import dualgrad as dg
-from bench_memory import data, mlp
 
 
 def train(optimizer: dict, seconds: float, max_steps: int) -> list[tuple[int, float, float]]:
@@ -58,7 +57,7 @@ def main() -> None:
     for name, trace in runs.items():
         picks = [trace[min(k, len(trace) - 1)] for k in (1, 5, 10, 50, 100, 500)
                  if k < len(trace)]
-        print(f"  {name:<22} " + "   ".join(f"step {s} {l:.4f}" for s, _, l in picks))
+        print(f"  {name:<22} " + "   ".join(f"step {s} {loss:.4f}" for s, _, loss in picks))
 
 
 if __name__ == "__main__":

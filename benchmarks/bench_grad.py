@@ -7,9 +7,9 @@ single-direction passes (one jvp per input, the blog's way), in one process.
 from __future__ import annotations
 
 import numpy as np
+from _timing import best_time, report
 
 import dualgrad as dg
-from _timing import best_time, report
 
 N = 100
 

@@ -9,9 +9,9 @@ Forward mode pushes all 16 directions through one pass that computes the value o
 from __future__ import annotations
 
 import numpy as np
+from _timing import best_time, report
 
 import dualgrad as dg
-from _timing import best_time, report
 
 M = 100_000
 BASE = np.linspace(-1.0, 1.0, M)

@@ -9,9 +9,9 @@ Tangent mode costs about 2.5x the function's own operations in theory; the aim i
 from __future__ import annotations
 
 import numpy as np
+from _timing import best_time, report
 
 import dualgrad as dg
-from _timing import best_time, report
 
 N = 1_000_000
 

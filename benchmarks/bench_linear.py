@@ -7,9 +7,9 @@ hand-derived NumPy gradients, in one process. Aim (issue 6): within 2x.
 from __future__ import annotations
 
 import numpy as np
+from _timing import best_time, report
 
 import dualgrad as dg
-from _timing import best_time, report
 
 STEPS, N, LR = 1000, 100, 0.1
 

@@ -12,9 +12,9 @@ Aims (issue 3): at least 300x faster than (a), within 4x of (b).
 from __future__ import annotations
 
 import numpy as np
+from _timing import best_time, report
 
 import dualgrad as dg
-from _timing import best_time, report
 
 STEPS, N, LR = 100, 100, 0.1
 CONFIG = {
@@ -27,7 +27,7 @@ CONFIG = {
 }
 
 
-# ---- (a) the blog's code, verbatim but for the operators this network does not use ---------------------------------------------
+# ---- (a) the blog's code, verbatim but for the operators this network does not use ------
 
 class Variable:
     def __init__(self, value, grad=0):

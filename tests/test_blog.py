@@ -10,7 +10,7 @@ Differences, each for a reason:
 """
 
 # The blog's loops are copied literally, unused loop names and long lines included.
-# ruff: noqa: B007, B905, E501, RUF059
+# ruff: noqa: B007, E501, RUF059
 
 from __future__ import annotations
 

@@ -217,13 +217,13 @@ def test_third_party_loss_is_built_by_name(plugins: FakePlugins) -> None:
 
 
 @pytest.mark.parametrize(("hooks", "why"), [
-    ({"dualgrad_register_primitives": lambda: [42]}, "42, which is not a Primitive"),
-    ({"dualgrad_register_primitives": lambda: ["exp"]}, "'exp', which is not a Primitive"),
-    ({"dualgrad_register_primitives": lambda: [dg.Dense]}, "not a Primitive"),
+    ({"dualgrad_register_primitives": lambda: [42]}, "42, which is not a dualgrad.Primitive"),
+    ({"dualgrad_register_primitives": lambda: ["exp"]}, "'exp', which is not a dualgrad.Primitive"),
+    ({"dualgrad_register_primitives": lambda: [dg.Dense]}, "not a dualgrad.Primitive"),
     ({"dualgrad_register_primitives": lambda: cube_primitive()}, "not an iterable"),
     ({"dualgrad_register_primitives": lambda: None}, "not an iterable"),
-    ({"dualgrad_register_layers": lambda: [dg.Dense(units=2)]}, "not a Layer subclass"),
-    ({"dualgrad_register_losses": lambda: [dg.exp]}, "not a Loss subclass"),
+    ({"dualgrad_register_layers": lambda: [dg.Dense(units=2)]}, "not a dualgrad.Layer subclass"),
+    ({"dualgrad_register_losses": lambda: [dg.exp]}, "not a dualgrad.Loss subclass"),
     ({"dualgrad_register_optimizers": lambda: [dg.MeanSquaredError]},
      "Optimizer subclass"),
     ({"dualgrad_register_primitives": lambda: [cube_primitive("a/b")]}, "without '/'"),
@@ -262,7 +262,7 @@ def test_bad_hook_result_is_an_error_when_strict(plugins: FakePlugins) -> None:
     plugins.add("badplug", plugin_module("fake_badplug",
                                          dualgrad_register_primitives=lambda: [42]))
     plugins.setenv("DUALGRAD_STRICT_PLUGINS", "1")
-    with pytest.raises(dg.PluginLoadError, match=r"'badplug'.*not a Primitive") as info:
+    with pytest.raises(dg.PluginLoadError, match=r"'badplug'.*not a dualgrad.Primitive") as info:
         plugins.reload()
     assert isinstance(info.value, RuntimeError)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ._core import Primitive
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError
 from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
 from .primitives import BUILTIN_PRIMITIVES
-from ._core import Primitive
 
 
 @hookimpl

@@ -40,10 +40,14 @@ class Configurable:
             raise ConfigError(f"{getattr(cls, 'name', cls.__name__)!r}: {exc}") from exc
 
 
+def _above_zero(value: Any) -> bool:
+    return bool(value > 0)
+
+
 def positive(kind: type | tuple[type, ...]) -> Any:
     """An attrs validator: a positive number of the given type(s), bools refused."""
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, kind) or not _above_zero(value):
             raise ConfigError(f"{getattr(instance, 'name', type(instance).__name__)!r}: "
                               f"{attribute.name} must be a positive number, got {value!r}")
     return check

@@ -103,7 +103,7 @@ class Variable:
         3.0
     """
 
-    __slots__ = ("value", "tangent", "tag")
+    __slots__ = ("tag", "tangent", "value")
 
     value: Any
     tangent: Any
@@ -252,10 +252,10 @@ class Variable:
     def __ge__(self, other: Any) -> Any:
         return self.primal() >= _primal_of(other)
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return self.primal() == _primal_of(other)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return self.primal() != _primal_of(other)
 
     __hash__ = None  # type: ignore[assignment]  # equality is elementwise, as for arrays
@@ -395,8 +395,7 @@ class Primitive:
                 )
         if implements is None and isinstance(fn, np.ufunc):
             implements = fn
-        self.__attrs_init__(name, fn, jvps, elementwise, joint,  # type: ignore[attr-defined]
-                            implements)
+        self.__attrs_init__(name, fn, jvps, elementwise, joint, implements)
 
     def __repr__(self) -> str:
         return f"<dualgrad.Primitive {self.name}>"
@@ -426,7 +425,7 @@ class Primitive:
         return self._evaluate(args, params)
 
     def _checked(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = []
+        out: list[Any] = []
         for i, a in enumerate(args):
             if isinstance(a, Variable):
                 if type(a) is not Variable:
@@ -462,20 +461,21 @@ class Primitive:
                 out, *primals, **params), tag)
 
         # The tangent: each differentiated argument's contribution, summed.
-        tangent = None
+        tangent: Any = None
         jvps = self.jvps
         for i, a in enumerate(args):
             if type(a) is not Variable or a.tag != tag or a.tangent is None:
                 continue
             t = a.tangent
-            if i >= len(jvps) or jvps[i] is None:
+            rule = jvps[i] if i < len(jvps) else None
+            if rule is None:
                 raise NotImplementedError(
                     f"primitive {self.name!r} has no derivative rule for argument {i}; "
                     "differentiate with respect to another argument, or register a rule"
                 )
             if self.elementwise and t.ndim <= out.ndim:
                 t = align(t, out.ndim)
-            c = jvps[i](t, out, *primals, **params)
+            c = rule(t, out, *primals, **params)
             if tangent is None:
                 tangent, directions = c, t.shape[0]
                 # a contribution that owns its memory and is no argument's tangent is fresh:
@@ -501,4 +501,5 @@ class Primitive:
 
 # The built-in primitives are defined with `Primitive` and so import this module; Variable's
 # operators call them at run time. Importing them last keeps both import orders working.
-from . import _dispatch, primitives as _p  # noqa: E402
+from . import _dispatch  # noqa: E402
+from . import primitives as _p  # noqa: E402

@@ -12,11 +12,11 @@ class DualgradError(Exception):
 
 
 class ShapeError(DualgradError, ValueError):
-    """Arrays whose shapes do not fit together (they do not broadcast, or a tangent is malformed)."""
+    """Shapes that do not fit: arrays that do not broadcast, or a tangent is malformed."""
 
 
 class DualgradTypeError(DualgradError, TypeError):
-    """An operand of a type dualgrad cannot differentiate (strings, None, object or complex arrays)."""
+    """An operand dualgrad cannot differentiate: a string, None, an object or complex array."""
 
 
 class UnknownNameError(DualgradError, KeyError):

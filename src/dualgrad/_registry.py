@@ -97,7 +97,7 @@ class Registry:
         for e in entries:
             if e.plugin == BUILTIN:
                 return e.obj  # type: ignore[no-any-return]
-        return entries[0].obj if len(entries) == 1 else None  # type: ignore[no-any-return]
+        return entries[0].obj if len(entries) == 1 else None
 
     def names(self, kind: str) -> list[str]:
         """The names of `kind` that a look-up can return, qualified names included."""
@@ -244,8 +244,9 @@ def _load() -> Registry:
                 continue
             candidates.append((ep.name, module, ep))
 
-    for name, module, ep in candidates:
-        dist, version = _distribution(ep) if ep is not None else ("dualgrad", _own_version())
+    for name, module, point in candidates:
+        dist, version = (_distribution(point) if point is not None
+                         else ("dualgrad", _own_version()))
         try:
             pm.register(module, name=name)
             for hook in _unknown_hooks(pm, module):

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _registry
 from ._errors import DataError, DualgradError
-from .model import Model, tomllib
+from ._toml import tomllib
+from .model import Model
 
 _FIT_KEYS = ("epochs", "batch_size", "shuffle", "target")
 

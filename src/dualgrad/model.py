@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 
 from . import _registry, _seeds
+from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
     DataError,
@@ -23,16 +24,11 @@ from ._errors import (
     NonFiniteLossError,
     ShapeError,
 )
-from ._core import Variable, new_tag
+from ._toml import tomllib
 from .callbacks import Callback, EpochEnd
 from .layers import Layer
 from .losses import LogLoss, Loss
 from .optimizers import Optimizer
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "History", "Model"]
 
@@ -130,7 +126,7 @@ class Model:
                 or not layers:
             raise ConfigError("layers must be a non-empty list of layers, names or configs")
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (1 << 32))
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"seed must be a non-negative int or None, got {seed!r}")
         if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)) \
@@ -264,6 +260,10 @@ class Model:
             return [[rows[cut].reshape(shape) for cut, shape in layer] for layer in self._layout]
         return [[rows[..., cut].reshape((*lead, *shape)) for cut, shape in layer]
                 for layer in self._layout]
+
+    def _built_flat(self) -> np.ndarray:
+        self._built_params()
+        return self._flat  # type: ignore[return-value]
 
     def _built_params(self) -> list[list[np.ndarray]]:
         if self._params is None:
@@ -480,7 +480,7 @@ class Model:
         self.build(x.shape[1:])
         if self._opt_state is None:
             self._opt_state = self.optimizer.init(
-                [self._flat] if self.optimizer.elementwise else self.get_weights())
+                [self._built_flat()] if self.optimizer.elementwise else self.get_weights())
 
         n = x.shape[0]
         size = n if batch_size is None else min(int(batch_size), n)
@@ -587,7 +587,7 @@ class Model:
                                    suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
