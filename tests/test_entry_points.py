@@ -145,3 +145,46 @@ def test_installed_plugin_can_be_disabled(installed_plugin: str,
         dg.primitive("cube")
     info = next(p for p in dg.plugins() if p.name == installed_plugin)
     assert info.status == "disabled"
+
+
+def readme_plugin_files() -> dict[str, str]:
+    """The complete plugin package of the README's "Writing a plugin" section, by file name."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text.split("## Writing a plugin", 1)[1].split("\n## ", 1)[0]
+    files = dict(re.findall(r"`([\w.]+)`:\n\n```\w+\n(.*?)```", section, flags=re.S))
+    assert set(files) == {"pyproject.toml", "dualgrad_cube.py"}, sorted(files)
+    return files
+
+
+@pytest.fixture
+def readme_plugin(tmp_path: Path) -> Iterator[str]:
+    """The README's example plugin, installed as written; uninstalled after."""
+    blocker = offline_build_blocker()
+    if blocker is not None:
+        pytest.skip(blocker)
+    project = tmp_path / "dualgrad-cube"
+    project.mkdir()
+    for name, content in readme_plugin_files().items():
+        (project / name).write_text(content)
+    try:
+        result = pip("install", "--no-deps", "--no-build-isolation", "--no-index", str(project))
+        assert result.returncode == 0, f"pip install failed:\n{result.stdout}\n{result.stderr}"
+        forget("dualgrad_cube")
+        yield "cube"
+    finally:
+        result = pip("uninstall", "-y", "dualgrad-cube")
+        forget("dualgrad_cube")
+        _registry.reload()
+        assert result.returncode == 0, f"pip uninstall failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_readme_plugin_package_installs_and_works(readme_plugin: str) -> None:
+    """The README's plugin package, installed as written, registers 'cube', and the README's
+    claim holds: grad of cube at 2 is 12."""
+    _registry.reload()
+    cube = dg.primitive("cube")
+    assert float(dg.grad(lambda x: dg.primitive("cube")(x))(2.0)) == 12.0
+    x = np.array([-1.0, 0.5, 3.0])
+    np.testing.assert_allclose(dg.jacobian(cube)(x), np.diag(3 * x**2), rtol=1e-15)
+    info = next(p for p in dg.plugins() if p.name == readme_plugin)
+    assert (info.status, normalized(info.distribution)) == ("active", "dualgrad-cube")
