@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import dualgrad as dg
-from dualgrad.primitives import fused
+from dualgrad import _seeds
 
 N = 4096
 
@@ -41,7 +41,7 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 def child(budget: int, scatter: bool) -> None:
     """Compute one gradient and report time, chunking and peak RSS as JSON."""
     if not scatter:
-        fused._SCATTER_ABOVE = float("inf")
+        _seeds.offset = lambda t: None  # every tangent looks ordinary: dense products
     model = mlp(budget)
     x, y = data()
     start = time.perf_counter()

@@ -84,6 +84,36 @@ def no_ties(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.subtract(x, y)) > 0.1))
 
 
+def between_integers(lo: int = -3, hi: int = 3) -> Sampler:
+    """An integer plus a fraction in [0.1, 0.9]: clear of floor's and ceil's jumps."""
+    return lambda rng, shape: rng.integers(lo, hi, shape) + rng.uniform(0.1, 0.9, shape)
+
+
+def near_grid(step: float) -> Sampler:
+    """Within 0.3 steps of a multiple of `step`: clear of round's jumps, half a step away."""
+    return lambda rng, shape: (rng.integers(-20, 21, shape) + rng.uniform(-0.3, 0.3, shape)) * step
+
+
+def distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Entries at least 0.15 apart: no two tie for a maximum or minimum."""
+    size = int(np.prod(shape))
+    spread = (rng.permutation(size) - size / 2) * 0.25 + rng.uniform(-0.05, 0.05, size)
+    return spread.reshape(shape)
+
+
+def with_zeros(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniform in [-2, 2] with about a third of the entries exactly 0 (prod's hard case)."""
+    x = rng.uniform(-2.0, 2.0, shape)
+    return np.where(rng.uniform(size=shape) < 0.35, 0.0, x)
+
+
+def round_cases(rng: np.random.Generator) -> list[Case]:
+    shapes = [((), {}), ((3,), {"decimals": 0}), ((2, 3), {"decimals": 1}),
+              ((2, 3), {"decimals": 2}), ((3,), {"decimals": -1})]
+    return [Case((near_grid(10.0 ** -params.get("decimals", 0))(rng, shape),), params, (0,))
+            for shape, params in shapes]
+
+
 def arrays(shapes_and_params: Sequence[tuple[Any, dict[str, Any]]],
            sample: Sampler | None = None) -> Spec:
     """One array argument (or several, when the shape entry is a list) with static params."""
@@ -136,6 +166,28 @@ AXES = [
     ((2, 3), {"axis": (0, 1)}), ((2, 3), {"axis": (-1, 0)}), ((2, 3, 4), {"axis": (0, 2)}),
     ((2, 3), {"axis": 1, "keepdims": True}), ((2, 3), {"keepdims": True}),
     ((2, 3, 4), {"axis": -2, "keepdims": True}),
+]
+
+SOFTMAX_AXES = [
+    ((), {"axis": None}), ((4,), {}), ((4,), {"axis": 0}), ((2, 3), {}), ((2, 3), {"axis": 0}),
+    ((2, 3), {"axis": None}), ((2, 3, 4), {"axis": (0, 2)}), ((2, 3, 4), {"axis": -2}),
+]
+
+# every rank NumPy's dot distinguishes: scalars, inner products, matrix products, and N-D . M-D
+DOT_SHAPES = [
+    ((), ()), ((), (3,)), ((2, 3), ()), ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)),
+    ((2, 3), (3, 4)), ((2, 2, 3), (3,)), ((3,), (2, 3, 4)), ((2, 2, 3), (3, 4)),
+    ((2, 3), (2, 3, 4)), ((2, 2, 3), (2, 3, 2)),
+]
+
+EINSUM_CASES = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("i,i", [(3,), (3,)]),
+    ("i,i->", [(3,), (3,)]), ("i,j->ij", [(2,), (3,)]), ("ij->ji", [(2, 3)]), ("ij", [(2, 3)]),
+    ("ji", [(2, 3)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->", [(2, 3)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+    ("...i,...i->...", [(2, 3), (3,)]), ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]),
+    ("i...,i...->...", [(3, 2), (3, 2)]), ("Ab,bC->CA", [(2, 3), (3, 2)]),
+    (" ij , j -> i ", [(2, 3), (3,)]), ("ij,ij->ij", [(2, 3), (2, 3)]), ("i,->i", [(3,), ()]),
 ]
 
 SPECS: dict[str, Spec] = {
@@ -204,6 +256,60 @@ SPECS: dict[str, Spec] = {
     "mean_squared_error": arrays([(list(s), {}) for s in LOSS_SHAPES]),
     "sigmoid_cross_entropy": arrays([(list(s), {}) for s in LOSS_SHAPES],
                                     sample=uniform(-4.0, 4.0)),
+    # exponentials, logarithms, powers and roots
+    "expm1": unary(uniform(-2, 2)),
+    "log1p": unary(uniform(-0.8, 3.0)),
+    "log2": unary(uniform(0.2, 3.0)),
+    "log10": unary(uniform(0.2, 3.0)),
+    "cbrt": unary(away_from_zero(0.3, 3.0)),
+    "reciprocal": unary(away_from_zero(0.5, 2.0)),
+    # piecewise constant, away from their jumps
+    "floor": unary(between_integers()),
+    "ceil": unary(between_integers()),
+    "round": round_cases,
+    # trigonometric and hyperbolic, inside their domains and away from tan's poles
+    "sin": unary(uniform(-3, 3)),
+    "cos": unary(uniform(-3, 3)),
+    "tan": unary(uniform(-1.3, 1.3)),
+    "arcsin": unary(uniform(-0.9, 0.9)),
+    "arccos": unary(uniform(-0.9, 0.9)),
+    "arctan": unary(uniform(-3, 3)),
+    "sinh": unary(uniform(-2, 2)),
+    "cosh": unary(uniform(-2, 2)),
+    "arcsinh": unary(uniform(-3, 3)),
+    "arccosh": unary(uniform(1.2, 3.0)),
+    "arctanh": unary(uniform(-0.9, 0.9)),
+    "hypot": binary(away_from_zero(), uniform(-2, 2)),
+    # arctan2(y, x) jumps by 2 pi across y = 0 where x < 0: y keeps clear of 0
+    "arctan2": binary(away_from_zero(), uniform(-2, 2)),
+    # reductions
+    "prod": arrays(AXES, sample=with_zeros),
+    "max": arrays(AXES, sample=distinct),
+    "min": arrays(AXES, sample=distinct),
+    "var": arrays([*AXES, ((4,), {"ddof": 1}), ((2, 3), {"axis": 1, "ddof": 1}),
+                   ((2, 3, 4), {"axis": (0, 2), "ddof": 2, "keepdims": True})]),
+    "std": arrays([*AXES, ((4,), {"ddof": 1}), ((2, 3), {"axis": 1, "ddof": 1}),
+                   ((2, 3, 4), {"axis": (0, 2), "ddof": 2, "keepdims": True})]),
+    "cumsum": arrays([
+        ((), {}), ((4,), {}), ((4,), {"axis": 0}), ((2, 3), {}), ((2, 3), {"axis": 0}),
+        ((2, 3), {"axis": -1}), ((2, 3, 4), {"axis": 1}),
+    ]),
+    "logsumexp": arrays(AXES, sample=uniform(-3.0, 3.0)),
+    "softmax": arrays(SOFTMAX_AXES, sample=uniform(-3.0, 3.0)),
+    "log_softmax": arrays(SOFTMAX_AXES, sample=uniform(-3.0, 3.0)),
+    # products and norms
+    "dot": arrays([(list(s), {}) for s in DOT_SHAPES]),
+    "einsum": arrays([(list(shapes), {"subscripts": spec}) for spec, shapes in EINSUM_CASES]),
+    "norm": arrays(AXES),
+    # shapes
+    "squeeze": arrays([
+        ((1,), {}), ((1, 3, 1), {}), ((1, 3, 1), {"axis": 0}), ((1, 3, 1), {"axis": (0, -1)}),
+        ((2, 1), {"axis": 1}),
+    ]),
+    "expand_dims": arrays([
+        ((), {"axis": 0}), ((3,), {"axis": 0}), ((2, 3), {"axis": -1}),
+        ((2, 3), {"axis": (0, 3)}), ((2, 3), {"axis": 1}),
+    ]),
 }
 
 BUILTIN_NAMES = sorted(e.name for e in registry().entries("primitive") if e.plugin == "builtin")
@@ -238,7 +344,14 @@ def test_registry_has_the_issue_primitives() -> None:
     """The built-in plugin registers at least the primitives the issue names."""
     required = {"add", "subtract", "multiply", "divide", "power", "negative", "matmul", "log",
                 "exp", "sigmoid", "tanh", "relu", "sqrt", "abs", "maximum", "sum", "mean",
-                "clip", "reshape", "transpose", "getitem", "concatenate"}
+                "clip", "reshape", "transpose", "getitem", "concatenate",
+                # the breadth of the higher-order issue
+                "expm1", "log1p", "log2", "log10", "cbrt", "square", "reciprocal", "sin", "cos",
+                "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh",
+                "arccosh", "arctanh", "sign", "hypot", "minimum", "floor", "ceil", "round",
+                "softplus", "log_sigmoid", "softmax", "log_softmax", "logsumexp", "dot", "einsum",
+                "prod", "max", "min", "var", "std", "cumsum", "broadcast_to", "squeeze",
+                "expand_dims", "stack", "where"}
     assert required <= set(BUILTIN_NAMES)
 
 

@@ -277,6 +277,37 @@ class Variable:
     def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
         return _p.reduce_mean(self, axis=axis, keepdims=keepdims)
 
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _p.reduce_prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _p.reduce_max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _p.reduce_min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+        return _p.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+        return _p.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None) -> Any:
+        return _p.cumsum(self, axis=axis)
+
+    def dot(self, other: Any) -> Any:
+        return _p.dot(self, other)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return _p.squeeze(self, axis=axis)
+
+    def ravel(self) -> Any:
+        return _p.reshape(self, shape=(-1,))
+
+    def flatten(self) -> Any:
+        # a copy in NumPy; Variables are never written to, so the flat view serves both
+        return _p.reshape(self, shape=(-1,))
+
     def reshape(self, *shape: Any) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
@@ -357,6 +388,11 @@ class Primitive:
         implements: the NumPy or SciPy function this primitive stands for, so that calling that
             function on a Variable runs the primitive (``np.exp(v)``); a ufunc given as `fn`
             is taken by default. A function (not a ufunc) must take the primitive's arguments.
+        jvp: an optional fast path, called as ``jvp(tangents, *args, **params)`` with plain
+            arrays (``None`` among `tangents` for constants) and returning ``(out,
+            out_tangent)``, so that the value and the tangent can share intermediate results.
+            The rules above stay the reference: they run for higher derivatives, and the tests
+            check that both agree.
         joint: for primitives that take any number of arguments (concatenate, stack): one rule
             called as ``joint(tangents, out, *args, **params)``, with ``None`` in `tangents` for
             constant arguments, returning the whole output tangent. Used instead of `jvps`.
@@ -379,10 +415,12 @@ class Primitive:
     elementwise: bool
     joint: Rule | None
     implements: Callable[..., Any] | None
+    jvp: Rule | None
 
     def __init__(self, name: str, fn: Callable[..., Any], *jvps: Rule | None,
                  elementwise: bool = False, joint: Rule | None = None,
-                 implements: Callable[..., Any] | None = None) -> None:
+                 implements: Callable[..., Any] | None = None,
+                 jvp: Rule | None = None) -> None:
         if not isinstance(name, str) or not name:
             raise DualgradTypeError(f"a Primitive's name must be a non-empty str, got {name!r}")
         if not callable(fn):
@@ -395,7 +433,7 @@ class Primitive:
                 )
         if implements is None and isinstance(fn, np.ufunc):
             implements = fn
-        self.__attrs_init__(name, fn, jvps, elementwise, joint, implements)
+        self.__attrs_init__(name, fn, jvps, elementwise, joint, implements, jvp)
 
     def __repr__(self) -> str:
         return f"<dualgrad.Primitive {self.name}>"
@@ -444,6 +482,15 @@ class Primitive:
             out = np.asarray(out)
         return out
 
+    def _jvp_fast(self, tag: int, args: tuple[Any, ...], primals: list[Any],
+                  params: dict[str, Any]) -> Variable:
+        tangents = [a.tangent if type(a) is Variable and a.tag == tag else None for a in args]
+        try:
+            out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
+        except ValueError as exc:
+            raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: {exc}") from exc
+        return Variable._make(out if type(out) is np.ndarray else np.asarray(out), tangent, tag)
+
     def _apply(self, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
         # The value: the primals at this level, which may still be Variables of outer levels.
         primals = [a.value if type(a) is Variable and (a.tag == tag or a.tangent is None)
@@ -453,6 +500,8 @@ class Primitive:
                 out = self(*primals, **params)
                 break
         else:
+            if self.jvp is not None:
+                return self._jvp_fast(tag, args, primals, params)
             out = self._evaluate(primals, params)
 
         if self.joint is not None:

@@ -45,9 +45,14 @@ def add_product(acc: np.ndarray, x: np.ndarray, offset: int, units: int) -> None
         return
     if units == 1:
         acc[lo:hi, :, 0] += x[:, lo - offset:hi - offset].T
-        return
-    flat = np.arange(lo - offset, hi - offset)
-    acc[np.arange(lo, hi), :, flat % units] += x[:, flat // units].T
+    elif lo == offset and hi == offset + d * units:
+        # the whole weight: every units-th direction feeds output unit j, one slice per unit
+        columns = x.T
+        for j in range(units):
+            acc[lo + j:hi:units, :, j] += columns
+    else:
+        flat = np.arange(lo - offset, hi - offset)
+        acc[np.arange(lo, hi), :, flat % units] += x[:, flat // units].T
 
 
 def add_bias(acc: np.ndarray, offset: int) -> None:
@@ -59,5 +64,12 @@ def add_bias(acc: np.ndarray, offset: int) -> None:
         return
     if units == 1:
         acc[lo:hi, :, 0] += 1.0
-        return
-    acc[np.arange(lo, hi), :, np.arange(lo - offset, hi - offset)] += 1.0
+    elif hi - lo <= _FEW:
+        for k in range(lo, hi):
+            acc[k, :, k - offset] += 1.0
+    else:
+        acc[np.arange(lo, hi), :, np.arange(lo - offset, hi - offset)] += 1.0
+
+
+# below this many directions a loop of slices beats one fancy-indexed update
+_FEW = 16

@@ -383,25 +383,26 @@ class Model:
         """The loss and its gradient, a flat vector in the weights' layout, at the model's
         weights or at the flat vector `flat`."""
         params = self._built_params() if flat is None else self._views(flat)
-        total = self._flat.size  # type: ignore[union-attr]
+        total = self._built_flat().size
         step = self._chunk_size(x.shape[0])
-        grad = np.empty(total) if step < total else None
+        if total == 0:  # a model without weights
+            return float(self._loss_of(params, x, y)), np.zeros(0)
+        grad = None if step >= total else np.empty(total)
         value: Any = None
         for start in range(0, total, step):
             stop = min(start + step, total)
             tag = new_tag()
             out = self._loss_of(self._seeded(start, stop, tag, params), x, y)
-            if isinstance(out, Variable) and out.tag == tag:
+            if type(out) is Variable and out.tag == tag:
                 value, tangent = out.value, out.tangent
             else:  # the loss does not depend on these weights
                 value, tangent = out, np.zeros(stop - start)
-            if grad is None:
-                grad = np.asarray(tangent, dtype=np.float64).reshape(total)
+            if grad is None:  # one pass: its tangent is the gradient
+                grad = tangent if type(tangent) is np.ndarray and tangent.dtype == np.float64 \
+                    else np.asarray(tangent, dtype=np.float64)
             else:
                 grad[start:stop] = tangent
-        if grad is None:  # a model without weights
-            value, grad = self._loss_of(params, x, y), np.zeros(0)
-        return float(value), grad
+        return float(value), grad.reshape(total)
 
     def _value_and_forward_gradient(self, x: np.ndarray,
                                     y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -531,22 +532,26 @@ class Model:
             raise NonFiniteLossError(
                 f"the loss became {value} on a batch; training stopped and the model keeps its "
                 "last finite weights. Lower the learning rate or check the data's scale")
-        flat = self._flat
-        assert flat is not None  # built by fit before the first step
+        flat = self._built_flat()
         opt = self.optimizer
         extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else {}
         if opt.elementwise:
             new, state = opt.update([grad], self._opt_state, [flat], **extra)
-            new_flat = np.asarray(new[0], dtype=np.float64)
+            new_flat = new[0]
+            if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
+                new_flat = np.asarray(new_flat, dtype=np.float64)
         else:
             new, state = opt.update([g for gs in self._views(grad) for g in gs],
                                     self._opt_state, self.get_weights(), **extra)
             new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
-        if new_flat.shape != flat.shape or not np.isfinite(new_flat).all():
+        # a finite sum means finite weights, unless the sum itself overflowed: look closer
+        if new_flat.shape != flat.shape or (not math.isfinite(new_flat.sum())
+                                            and not np.isfinite(new_flat).all()):
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
-        self._set_flat(new_flat)
+        # into the same buffer, so the layers' views of it stay valid from step to step
+        np.copyto(flat, new_flat)
         self._opt_state = state
         return value
 

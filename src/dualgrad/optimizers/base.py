@@ -15,7 +15,8 @@ class Optimizer(Configurable, abc.ABC):
     """A pair of pure functions over immutable state, as in optax.
 
     ``state = opt.init(params)`` once, then ``params, state = opt.update(grads, state, params)``
-    each step. Neither mutates its arguments. Subclasses are attrs classes with a class
+    each step. Neither mutates its arguments, and the state keeps no reference to `params`:
+    a `Model` hands over its live weights and writes the returned ones into the same memory. Subclasses are attrs classes with a class
     attribute `name`, registered through the ``dualgrad_register_optimizers`` hook.
     """
 

@@ -1,4 +1,4 @@
-"""Arithmetic: the operators of `Variable` (``+ - * / ** @`` and unary minus)."""
+"""Arithmetic: the operators of `Variable` (``+ - * / **``, unary minus); ``@`` is in `linalg`."""
 
 from __future__ import annotations
 
@@ -34,12 +34,14 @@ divide = Primitive("divide", np.divide,
 # ---- powers -------------------------------------------------------------------------------------
 
 def _power_base(t: Any, out: Any, x: Any, y: Any) -> Any:
-    # d(x**y)/dx = y * x**(y - 1), taken as 0 where y == 0 so that 0**0 is not NaN.
+    # d(x**y)/dx = y * x**(y - 1), taken as 0 at x == y == 0 so that 0**0 is not NaN. Only
+    # there: elsewhere at y == 0 the slope is 0 by the formula, and keeps its own slope in y
+    # (1/x), which higher derivatives need.
     if isinstance(y, (int, float)):
         return t * (y * x ** (y - 1)) if y != 0 else t * 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = y * x ** (y - 1)
-    return t * np.where(y == 0, 0.0, slope)
+    return t * np.where((y == 0) & (x == 0), 0.0, slope)
 
 
 def _power_exponent(t: Any, out: Any, x: Any, y: Any) -> Any:
@@ -48,38 +50,3 @@ def _power_exponent(t: Any, out: Any, x: Any, y: Any) -> Any:
 
 
 power = Primitive("power", np.power, _power_base, _power_exponent, elementwise=True)
-
-
-# ---- matrix product -----------------------------------------------------------------------------
-
-def _leading_first(a: Any) -> Any:
-    """Move the last axis of `a` to the front."""
-    return a.transpose((a.ndim - 1, *range(a.ndim - 1)))
-
-
-def _matmul_left(t: Any, out: Any, x: Any, y: Any) -> Any:
-    if x.ndim == 1:
-        if y.ndim <= 2:
-            return t @ y  # (T, k) @ (k, m) -> (T, m); (T, k) @ (k,) -> (T,)
-        # (T, 1.., 1, k) @ (B.., k, m) -> (T, B.., 1, m): drop the row axis
-        t = t.reshape((t.shape[0],) + (1,) * (y.ndim - 1) + (t.shape[1],))
-        r = t @ y
-        return r.reshape(r.shape[:-2] + r.shape[-1:])
-    return _align_batch(t, x, y) @ y
-
-
-def _matmul_right(t: Any, out: Any, x: Any, y: Any) -> Any:
-    if y.ndim == 1:
-        return _leading_first(x @ t.T)  # x (.., n, k) @ (k, T) -> (.., n, T) -> (T, .., n)
-    return x @ _align_batch(t, y, x)
-
-
-def _align_batch(t: Any, a: Any, other: Any) -> Any:
-    # the direction axis must sit in front of every batch axis of the product
-    missing = max(other.ndim - a.ndim, 0)
-    if missing == 0:
-        return t
-    return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
-
-
-matmul = Primitive("matmul", np.matmul, _matmul_left, _matmul_right)

@@ -1,11 +1,14 @@
-"""Elementwise functions: exponentials, logarithms, activations, and the piecewise ones.
+"""Elementwise functions: exponentials, logarithms, activations, rounding, and the piecewise ones.
 
 Conventions at kinks: abs and relu have slope 0 at 0; maximum and minimum split the tangent
-evenly between tied arguments; clip passes the tangent to x where lo <= x <= hi.
+evenly between tied arguments; clip passes the tangent to x where lo <= x <= hi. sign, floor,
+ceil and round are piecewise constant and have derivative 0 everywhere, at their jumps too (the
+jumps themselves have no derivative; 0 is the one-sided value on either side).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,11 +19,32 @@ from .._core import Primitive, Variable
 
 exp = Primitive("exp", np.exp, lambda t, out, x: t * out, elementwise=True)
 
+# expm1(x) = e^x - 1, so its slope e^x is out + 1
+expm1 = Primitive("expm1", np.expm1, lambda t, out, x: t * (out + 1.0), elementwise=True)
+
 log = Primitive("log", np.log, lambda t, out, x: t / x, elementwise=True)
+
+log1p = Primitive("log1p", np.log1p, lambda t, out, x: t / (1.0 + x), elementwise=True)
+
+# log_b(x) = log(x) / log(b)
+log2 = Primitive("log2", np.log2, lambda t, out, x: t / (x * math.log(2.0)), elementwise=True)
+
+log10 = Primitive("log10", np.log10, lambda t, out, x: t / (x * math.log(10.0)),
+                  elementwise=True)
+
+
+# ---- powers and roots ----------------------------------------------------------------------------
 
 sqrt = Primitive("sqrt", np.sqrt, lambda t, out, x: t * (0.5 / out), elementwise=True)
 
+# d cbrt(x) = 1 / (3 x^(2/3)) = 1 / (3 out^2): infinite at 0, like sqrt's
+cbrt = Primitive("cbrt", np.cbrt, lambda t, out, x: t / (3.0 * (out * out)), elementwise=True)
+
 square = Primitive("square", np.square, lambda t, out, x: t * (2.0 * x), elementwise=True)
+
+# d(1/x) = -1/x^2 = -out^2
+reciprocal = Primitive("reciprocal", np.reciprocal, lambda t, out, x: t * -(out * out),
+                       elementwise=True)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -48,7 +72,7 @@ log_sigmoid = Primitive("log_sigmoid", lambda x: -np.logaddexp(0.0, -x),
                         lambda t, out, x: t * np.exp(out - x), elementwise=True)
 
 
-# ---- piecewise ------------------------------------------------------------------------------------
+# ---- piecewise functions: their slopes look at values only --------------------------------------
 
 def _primal(x: Any) -> Any:
     # Comparisons and signs are piecewise constant: their own derivative is zero, so they may
@@ -56,7 +80,30 @@ def _primal(x: Any) -> Any:
     return x.primal() if isinstance(x, Variable) else x
 
 
-sign = Primitive("sign", np.sign, lambda t, out, x: t * 0.0, elementwise=True)
+def _nonzero(x: Any) -> Any:
+    """`x` with its zeros replaced by 1: a denominator for slopes whose numerator is 0 there."""
+    return np.where(_primal(x) == 0, 1.0, x)
+
+
+# ---- piecewise constant: derivative 0 everywhere ------------------------------------------------
+
+def _flat(t: Any, out: Any, x: Any, **params: Any) -> Any:
+    return t * 0.0
+
+
+sign = Primitive("sign", np.sign, _flat, elementwise=True)
+
+floor = Primitive("floor", np.floor, _flat, elementwise=True)
+
+ceil = Primitive("ceil", np.ceil, _flat, elementwise=True)
+
+# NumPy's round (round half to even) to `decimals` places; `around` is NumPy's other name for it,
+# and keeps the builtin `round` unshadowed
+around = Primitive("round", lambda x, decimals=0: np.round(x, decimals), _flat,
+                   elementwise=True)
+
+
+# ---- piecewise linear ----------------------------------------------------------------------------
 
 absolute = Primitive("abs", np.absolute, lambda t, out, x: t * np.sign(_primal(x)),
                      elementwise=True)

@@ -12,15 +12,10 @@ import numpy as np
 
 from .. import _seeds
 from .._core import Primitive, align
-from .arithmetic import _align_batch
 from .elementwise import sigmoid
-
+from .linalg import _align_batch
 
 # ---- affine: x @ w + b, the dense layer's map ----------------------------------------------------
-
-# work (directions x rows x inputs x units) above which unit seeds are scattered, not multiplied
-_SCATTER_ABOVE = 200_000
-
 
 def _affine(x: Any, w: Any, b: Any) -> Any:
     out = x @ w
@@ -33,10 +28,7 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # weight or bias carrying unit seeds adds its columns of x (or ones) without a product.
     tx, tw, tb = tangents
     acc = None if tx is None else tx @ w
-    # the scatter only beats the product (and its broadcast bias) on larger arrays
-    directions = next(t.shape[0] for t in tangents if t is not None)
-    plain = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2 and \
-        out.size * x.shape[1] * directions > _SCATTER_ABOVE
+    plain = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2
     if tw is not None:
         at = _seeds.offset(tw) if plain else None
         if at is None:
@@ -69,8 +61,13 @@ def _accumulate(acc: Any, c: Any) -> Any:
     return acc + c
 
 
+def _affine_jvp(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
+    out = _affine(x, w, b)
+    return out, _affine_tangent(tangents, out, x, w, b)
+
+
 # affine(x, w, b) = x @ w + b, the dense layer's map, for x (..., d), w (d, u), b (u,)
-affine = Primitive("affine", _affine, joint=_affine_tangent)
+affine = Primitive("affine", _affine, joint=_affine_tangent, jvp=_affine_jvp)
 
 
 # ---- losses: a mean over every element, whose tangent is one matrix-vector product -------------
@@ -103,13 +100,22 @@ mean_squared_error = Primitive(
     lambda t, out, p, y: -_contract(t, _mse_slope(p, y)))
 
 
-def _sce(z: Any, y: Any) -> Any:
-    terms = np.logaddexp(0.0, z) - y * z
+def _sce_value(z: Any, y: Any, soft: Any) -> Any:
+    """mean(softplus(z) - y z) written as mean((1 - y) z + softplus(-z)), given softplus(-z)."""
+    if getattr(y, "shape", None) == z.shape:  # the usual case: no temporaries of z's size
+        y_flat, z_flat = y.ravel(), z.ravel()
+        return (np.add.reduce(soft, axis=None) + z_flat.sum() - y_flat @ z_flat) / z.size
+    terms = soft + (1.0 - y) * z
     return np.add.reduce(terms, axis=None) / terms.size
 
 
+def _sce(z: Any, y: Any) -> Any:
+    return _sce_value(z, y, np.logaddexp(0.0, -z))
+
+
 def _sce_logits(t: Any, out: Any, z: Any, y: Any) -> Any:
-    slope = sigmoid(z) - y  # stable for any z; a primitive, so it also runs on Variables
+    # sigmoid(z) - y, stable for any z; the primitive itself when z is an outer Variable
+    slope = (sigmoid.fn(z) if type(z) is np.ndarray else sigmoid(z)) - y
     return _contract(t, slope * (1.0 / slope.size))
 
 
@@ -120,4 +126,20 @@ def _sce_targets(t: Any, out: Any, z: Any, y: Any) -> Any:
 
 # sigmoid_cross_entropy(z, y) = mean(softplus(z) - y z): log-loss of logits z against targets y,
 # finite in value and slope for any z; its slope in z is (sigmoid(z) - y) / n, in y it is -z / n
-sigmoid_cross_entropy = Primitive("sigmoid_cross_entropy", _sce, _sce_logits, _sce_targets)
+def _sce_jvp(tangents: Any, z: Any, y: Any) -> tuple[Any, Any]:
+    # the value and the slope share softplus(-z): sigmoid(z) = exp(-softplus(-z))
+    tz, ty = tangents
+    soft = np.logaddexp(0.0, -z)
+    out = np.asarray(_sce_value(z, y, soft))
+    tangent = None
+    if tz is not None:
+        slope = np.exp(-soft) - y
+        tangent = _contract(tz, slope * (1.0 / slope.size))
+    if ty is not None:
+        c = _sce_targets(ty, out, z, y)
+        tangent = c if tangent is None else tangent + c
+    return out, tangent
+
+
+sigmoid_cross_entropy = Primitive("sigmoid_cross_entropy", _sce, _sce_logits, _sce_targets,
+                                  jvp=_sce_jvp)

@@ -1,4 +1,8 @@
-"""Reshaping, transposing, indexing and joining: rules that move tangent entries, never scale them."""
+"""Reshaping, transposing, indexing and joining.
+
+Their rules move tangent entries and never scale them: each applies the same operation to the
+tangent, behind its direction axis.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,17 @@ import numpy as np
 
 from .._core import Primitive, align
 
-reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape),
-                    lambda t, out, x, shape: t.reshape((t.shape[0], *out.shape)))
+
+def _reshaped(t: Any, out: Any, x: Any, **params: Any) -> Any:
+    """The tangent of a primitive that only reshapes: t with the output's shape."""
+    return t.reshape((t.shape[0], *out.shape))
+
+
+reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshaped)
+
+squeeze = Primitive("squeeze", lambda x, axis=None: np.squeeze(x, axis), _reshaped)
+
+expand_dims = Primitive("expand_dims", lambda x, axis: np.expand_dims(x, axis), _reshaped)
 
 
 def _transpose_tangent(t: Any, out: Any, x: Any, axes: Sequence[int] | None = None) -> Any:

@@ -1,0 +1,58 @@
+"""logsumexp, softmax and log_softmax: stable for any finite input, along any axes.
+
+Each shifts its input by the largest entry of the group before exponentiating, so nothing
+overflows; the shift cancels in the value and never enters a rule. The axis defaults to -1 for
+softmax and log_softmax (one distribution per row, as in JAX), to every axis for logsumexp (as in
+SciPy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core import Primitive
+from .reductions import _add_up, kept_shape, tangent_axes
+
+
+def _top(x: Any, axis: Any) -> Any:
+    """The largest entry of each group, with keepdims; 0 where that is infinite."""
+    top = np.maximum.reduce(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(top), top, 0.0)
+
+
+def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    top = _top(x, axis)
+    with np.errstate(divide="ignore"):  # a group of -inf sums to 0: its logsumexp is -inf
+        s = np.log(np.add.reduce(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return s if keepdims else np.squeeze(s, axis=axis)
+
+
+# logsumexp(x) = log(sum(e^x)); its slope in x is softmax(x) = e^(x - logsumexp(x))
+logsumexp = Primitive(
+    "logsumexp", _logsumexp,
+    lambda t, out, x, axis=None, keepdims=False: _add_up(
+        t * np.exp(x - np.reshape(out, kept_shape(x.shape, axis))),
+        tangent_axes(axis, x.ndim), keepdims))
+
+
+def _softmax(x: Any, axis: Any = -1) -> Any:
+    e = np.exp(x - _top(x, axis))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
+
+
+# softmax(x) = e^x / sum(e^x); d softmax = softmax * (t - sum(softmax * t))
+softmax = Primitive(
+    "softmax", _softmax,
+    lambda t, out, x, axis=-1: out * (t - _add_up(out * t, tangent_axes(axis, x.ndim), True)))
+
+
+def _log_softmax(x: Any, axis: Any = -1) -> Any:
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+# log_softmax(x) = x - logsumexp(x); d log_softmax = t - sum(softmax * t)
+log_softmax = Primitive(
+    "log_softmax", _log_softmax,
+    lambda t, out, x, axis=-1: t - _add_up(np.exp(out) * t, tangent_axes(axis, x.ndim), True))
