@@ -387,7 +387,7 @@ class Model:
         step = self._chunk_size(x.shape[0])
         if total == 0:  # a model without weights
             return float(self._loss_of(params, x, y)), np.zeros(0)
-        grad = None if step >= total else np.empty(total)
+        grad: np.ndarray | None = None if step >= total else np.empty(total)
         value: Any = None
         for start in range(0, total, step):
             stop = min(start + step, total)
@@ -402,7 +402,7 @@ class Model:
                     else np.asarray(tangent, dtype=np.float64)
             else:
                 grad[start:stop] = tangent
-        return float(value), grad.reshape(total)
+        return float(value), grad.reshape(total)  # type: ignore[union-attr]
 
     def _value_and_forward_gradient(self, x: np.ndarray,
                                     y: np.ndarray) -> tuple[float, np.ndarray]:

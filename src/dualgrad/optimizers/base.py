@@ -16,8 +16,9 @@ class Optimizer(Configurable, abc.ABC):
 
     ``state = opt.init(params)`` once, then ``params, state = opt.update(grads, state, params)``
     each step. Neither mutates its arguments, and the state keeps no reference to `params`:
-    a `Model` hands over its live weights and writes the returned ones into the same memory. Subclasses are attrs classes with a class
-    attribute `name`, registered through the ``dualgrad_register_optimizers`` hook.
+    a `Model` hands over its live weights and writes the returned ones into the same memory.
+    Subclasses are attrs classes with a class attribute `name`, registered through the
+    ``dualgrad_register_optimizers`` hook.
     """
 
     name: ClassVar[str]

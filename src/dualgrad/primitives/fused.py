@@ -41,7 +41,7 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
             _seeds.add_product(acc, x, at, out.shape[1])
     if tb is not None:
         at = _seeds.offset(tb) if plain and type(acc) is np.ndarray else None
-        if at is not None:
+        if at is not None and acc is not None:
             _seeds.add_bias(acc, at)
         elif acc is None:
             acc = np.broadcast_to(align(tb, out.ndim), (tb.shape[0], *out.shape))

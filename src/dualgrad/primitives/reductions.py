@@ -43,19 +43,20 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 def _add_up(t: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     # np.add.reduce skips np.sum's Python wrapper; a nested Variable goes through np.sum
     if type(t) is np.ndarray:
-        return np.add.reduce(t, axis=axes, keepdims=keepdims)
+        return np.add.reduce(t, axis=axes, keepdims=bool(keepdims))  # type: ignore[call-overload]
     return np.sum(t, axis=axes, keepdims=keepdims)
 
 
 # ---- sum and mean -------------------------------------------------------------------------------
 
 def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, keepdims=bool(keepdims))  # type: ignore[call-overload]
 
 
 def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.mean(x, axis=axis, keepdims=keepdims) if x.size == 0 else \
-        np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
+        np.add.reduce(x, axis=axis,  # type: ignore[call-overload]
+                      keepdims=bool(keepdims)) / _count(x.shape, axis)
 
 
 reduce_sum = Primitive(
