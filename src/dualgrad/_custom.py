@@ -72,18 +72,22 @@ class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will k
         tangents = tuple(
             a.tangent if isinstance(a, Variable) and a.tag == tag and a.tangent is not None
             else np.zeros((directions, *np.shape(p))) for a, p in zip(args, primals))
+        name = getattr(self.fun, "__name__", "a function")
         if self.batched:
             out, out_tangent = self.rule(primals, tangents)
+            expected = (directions, *np.shape(out))
+            got = tuple(np.shape(out_tangent))
         else:
             results = [self.rule(primals, tuple(t[k] for t in tangents))
                        for k in range(directions)]
             out = results[0][0]
-            out_tangent = np.stack([r[1] for r in results])
-        expected = (directions, *np.shape(out))
-        if tuple(np.shape(out_tangent)) != expected:
+            expected = tuple(np.shape(out))
+            got = next((tuple(np.shape(r[1])) for r in results
+                        if tuple(np.shape(r[1])) != expected), expected)
+            out_tangent = np.stack([r[1] for r in results]) if got == expected else None
+        if got != expected:
             raise ShapeError(
-                f"the custom_jvp rule of {getattr(self.fun, '__name__', 'a function')} returned "
-                f"a tangent of shape {tuple(np.shape(out_tangent))}; expected "
-                f"{expected[1:] if not self.batched else expected}"
-                + ("" if self.batched else " (one direction, the output's shape)"))
+                f"the custom_jvp rule of {name} returned a tangent of shape {got}; expected "
+                f"{expected}" + (" (directions first)" if self.batched
+                                 else " (one direction: the output's shape)"))
         return Variable._make(out, out_tangent, tag)
