@@ -64,7 +64,7 @@ def main() -> None:
     params = mlp(budget).num_params
     unchunked = 8 * params * N * (64 + 64 + 1)
     print(f"MLP 2-64-64-1, {params} weights, {N} samples; one unchunked pass: "
-          f"{unchunked / 2**30:.1f} GiB of tangents per layer output set")
+          f"{unchunked / 2**30:.1f} GiB for the tangents of all layer outputs")
     with_scatter = run(budget, True)
     without = run(budget, False)
     assert abs(with_scatter["norm"] - without["norm"]) < 1e-9 * without["norm"]
