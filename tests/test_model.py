@@ -610,17 +610,31 @@ def test_early_stopping_does_not_stop_while_improving():
 
 @pytest.mark.parametrize("restore", [True, False])
 def test_early_stopping_restore_best_weights(restore):
-    """restore_best_weights puts back the weights of the best epoch; without it the last stay."""
+    """restore_best_weights on "loss" puts back the weights the best epoch started from (its
+    loss is measured before the epoch's update); without it the last weights stay."""
     x, y = class_data()
     seen: list[list[np.ndarray]] = []
     model = blog_model()
+    model.build((1,))
+    initial = model.get_weights()
     recorder = EpochEnd(lambda epoch, logs: seen.append(model.get_weights()))
     stopper = EarlyStopping(monitor="loss", patience=1, min_delta=1e9,
                             restore_best_weights=restore)
     model.fit(x, y, epochs=30, callbacks=[recorder, stopper], verbose=False)
     assert len(seen) == 3
     assert weights_differ(seen[0], seen[-1])
-    assert_weights_equal(model.get_weights(), seen[0] if restore else seen[-1])
+    assert_weights_equal(model.get_weights(), initial if restore else seen[-1])
+
+
+def test_early_stopping_restores_weights_that_score_the_best_loss():
+    """On a diverging run (full batch), the restored weights evaluate to the best epoch loss."""
+    x, y = regression_data()
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", {"type": "sgd", "lr": 2.5}, seed=0)
+    stopper = EarlyStopping(monitor="loss", patience=2, restore_best_weights=True)
+    history = model.fit(x, y, epochs=30, shuffle=False, callbacks=[stopper], verbose=False)
+    losses = history.history["loss"]
+    assert losses[-1] > losses[0]  # it did diverge
+    assert model.evaluate(x, y) == pytest.approx(min(losses), rel=1e-12)
 
 
 def test_early_stopping_on_val_loss_finds_the_best_validation_epoch():
@@ -866,9 +880,10 @@ def test_save_is_atomic(tmp_path, monkeypatch, target, name, fake, error):
 
 
 def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
-    """Saving into a folder that does not exist raises OSError and creates nothing."""
+    """Saving into a folder that does not exist is a ModelFileError naming the folder, and
+    creates nothing."""
     model, _ = trained_model()
-    with pytest.raises(OSError):
+    with pytest.raises(dg.ModelFileError, match="nope"):
         model.save(tmp_path / "nope" / "model.npz")
     assert list(tmp_path.iterdir()) == []
 
@@ -878,19 +893,22 @@ def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
 
 def test_nonfinite_loss_stops_training_and_keeps_the_last_finite_weights():
     """A learning rate that blows the loss up raises NonFiniteLossError (a FloatingPointError),
-    and the model keeps the finite weights it had before the failing step."""
+    and the model keeps the last weights whose loss was finite: they score the last logged
+    loss."""
     x = np.linspace(-1, 1, 20)
     y = 3 * x - 2
     model = dg.Model([{"type": "dense", "units": 1}], "mse", {"type": "sgd", "lr": 1e3}, seed=0)
-    seen: list[list[np.ndarray]] = []
+    seen: list[tuple[list[np.ndarray], float]] = []
     with pytest.raises(dg.NonFiniteLossError) as info:
         model.fit(x, y, epochs=500, verbose=False,
-                  callbacks=[lambda epoch, logs: seen.append(model.get_weights())])
+                  callbacks=[lambda epoch, logs: seen.append((model.get_weights(),
+                                                              logs["loss"]))])
     assert isinstance(info.value, FloatingPointError)
-    assert 0 < len(seen) < 500
+    assert 1 < len(seen) < 500
     after = model.get_weights()
     assert all(np.all(np.isfinite(w)) for w in after)
-    assert_weights_equal(after, seen[-1])
+    assert_weights_equal(after, seen[-2][0])
+    assert model.evaluate(x, y) == pytest.approx(seen[-1][1], rel=1e-12)
 
 
 def test_nonfinite_loss_from_the_first_step_keeps_the_initial_weights():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar
 
 import attrs
+import numpy as np
 
 from ._errors import ConfigError
 
@@ -40,16 +41,25 @@ class Configurable:
             raise ConfigError(f"{getattr(cls, 'name', cls.__name__)!r}: {exc}") from exc
 
 
-def _above_zero(value: Any) -> bool:
-    return bool(value > 0)
+def _finite_positive(value: Any) -> bool:
+    return bool(0 < value < float("inf"))
 
 
 def positive(kind: type | tuple[type, ...]) -> Any:
-    """An attrs validator: a positive number of the given type(s), bools refused."""
+    """An attrs validator: a finite positive number of the given type(s) (NumPy's ints and
+    floats count as ints and floats), bools refused."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if int in kinds:
+        kinds = (*kinds, np.integer)
+    if float in kinds:
+        kinds = (*kinds, np.floating)
+    noun = "a positive int" if kinds == (int, np.integer) else "a finite positive number"
+
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, kind) or not _above_zero(value):
+        if isinstance(value, bool) or not isinstance(value, kinds) \
+                or not _finite_positive(value):
             raise ConfigError(f"{getattr(instance, 'name', type(instance).__name__)!r}: "
-                              f"{attribute.name} must be a positive number, got {value!r}")
+                              f"{attribute.name} must be {noun}, got {value!r}")
     return check
 
 

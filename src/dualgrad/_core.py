@@ -26,10 +26,11 @@ __all__ = ["Primitive", "Variable", "align", "new_tag"]
 
 _next_tag = itertools.count(1).__next__
 
-# Python and NumPy scalars that need no inspection before they reach a NumPy function.
-_PLAIN_SCALARS = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
-                            np.int32, np.bool_})
-_NUMERIC_KINDS = "biuf"
+# Python and NumPy scalars that need no inspection before they reach a NumPy function: NumPy
+# computes in floating point on each of them. Booleans and small integers are not among them,
+# since NumPy computes on those in float16 (np.exp(True) is a float16).
+_PLAIN_SCALARS = frozenset({float, int, np.float64, np.float32, np.float16, np.int64,
+                            np.int32})
 
 
 def new_tag() -> int:
@@ -44,9 +45,24 @@ def _type_name(x: object) -> str:
 
 
 def as_value(x: Any, what: str) -> np.ndarray:
-    """`x` as a float ndarray, or a `DualgradTypeError` saying why it cannot be one."""
-    if isinstance(x, np.ndarray):
+    """`x` as a float ndarray, or a `DualgradTypeError` saying why it cannot be one.
+
+    Booleans and integers become float64. Subclasses of ndarray (a memmap, a matrix) become
+    plain ndarrays; a masked array is refused, since its mask would be lost.
+    """
+    arr = _as_real(x, what)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
+def _as_real(x: Any, what: str) -> np.ndarray:
+    """`x` as a plain ndarray of booleans, integers or floats."""
+    if type(x) is np.ndarray:
         arr = x
+    elif isinstance(x, np.ma.MaskedArray):
+        raise DualgradTypeError(
+            f"{what} got a masked array, whose mask dualgrad would lose; pass "
+            "np.ma.filled(x, fill) or x.compressed() instead"
+        )
     else:
         try:
             arr = np.asarray(x)
@@ -56,10 +72,8 @@ def as_value(x: Any, what: str) -> np.ndarray:
                 f"({exc}); pass numbers, NumPy arrays or dualgrad Variables"
             ) from exc
     kind = arr.dtype.kind
-    if kind == "f":
+    if kind in "biuf":
         return arr
-    if kind in "biu":
-        return arr.astype(np.float64)
     if kind == "c":
         raise DualgradTypeError(
             f"{what} got complex values ({arr.dtype}); dualgrad differentiates real functions "
@@ -264,7 +278,18 @@ class Variable:
         return bool(self.primal())
 
     def __float__(self) -> float:
-        return float(self.primal())
+        # float() is how math.sin(v) or np.float64(v) see a Variable: a carried tangent
+        # would vanish, and the derivative silently become 0
+        v: Any = self
+        while isinstance(v, Variable):
+            if v.tangent is not None:
+                raise DualgradTypeError(
+                    "float() of a Variable that carries a tangent would drop it (math.sin(v) "
+                    "and np.float64(v) call float()); use dualgrad's or NumPy's functions "
+                    "(dg.sin(v), np.sin(v)), or take v.value or v.primal() explicitly"
+                )
+            v = v.value
+        return float(v)
 
     # ---- array methods --------------------------------------------------------------------------
 
@@ -445,7 +470,7 @@ class Primitive:
         for a in args:
             ta = type(a)
             if ta is np.ndarray:
-                if a.dtype.kind not in _NUMERIC_KINDS:
+                if a.dtype.kind != "f":  # booleans and integers become floats in _checked
                     return self(*self._checked(args), **params)
             elif ta is Variable:
                 if a.tag > tag and a.tangent is not None:
@@ -463,14 +488,25 @@ class Primitive:
         return self._evaluate(args, params)
 
     def _checked(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The arguments as Variables and float arrays. Booleans and integers become the float
+        type NumPy would compute them in beside the other arguments (a mask times a float32
+        array stays float32), or float64 on their own (np.exp of int8 would be float16)."""
         out: list[Any] = []
+        floats: list[np.dtype[Any]] = []
         for i, a in enumerate(args):
             if isinstance(a, Variable):
                 if type(a) is not Variable:
                     a = Variable._make(a.value, a.tangent, a.tag)
-                out.append(a)
-            else:
-                out.append(as_value(a, f"{self.name} (argument {i}, with {_describe(args)})"))
+                floats.append(a.primal().dtype)
+            elif type(a) is not float and type(a) is not int:  # Python's numbers stay weak
+                a = _as_real(a, f"{self.name} (argument {i}, with {_describe(args)})")
+                if a.dtype.kind == "f":
+                    floats.append(a.dtype)
+            out.append(a)
+        for i, a in enumerate(out):
+            if type(a) is np.ndarray and a.dtype.kind != "f":
+                dtype = np.result_type(a.dtype, *floats) if floats else a.dtype
+                out[i] = a.astype(dtype if dtype.kind == "f" else np.float64)
         return tuple(out)
 
     def _evaluate(self, args: Sequence[Any], params: dict[str, Any]) -> Any:
@@ -482,9 +518,23 @@ class Primitive:
             out = np.asarray(out)
         return out
 
+    def _tangents(self, tag: int, args: tuple[Any, ...]) -> list[Any]:
+        """Each argument's tangent at `tag` (None for constants), for the rules that take them
+        all at once; these would broadcast 1 direction against 3 without a word, so the
+        numbers of directions are checked here."""
+        tangents = [a.tangent if type(a) is Variable and a.tag == tag else None for a in args]
+        directions = -1
+        for t in tangents:
+            if t is not None:
+                if directions < 0:
+                    directions = t.shape[0]
+                elif t.shape[0] != directions:
+                    raise _mixed_directions(self.name, directions, t.shape[0])
+        return tangents
+
     def _jvp_fast(self, tag: int, args: tuple[Any, ...], primals: list[Any],
                   params: dict[str, Any]) -> Variable:
-        tangents = [a.tangent if type(a) is Variable and a.tag == tag else None for a in args]
+        tangents = self._tangents(tag, args)
         try:
             out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
         except ValueError as exc:
@@ -505,9 +555,8 @@ class Primitive:
             out = self._evaluate(primals, params)
 
         if self.joint is not None:
-            return Variable._make(out, self.joint(
-                [a.tangent if type(a) is Variable and a.tag == tag else None for a in args],
-                out, *primals, **params), tag)
+            return Variable._make(out, self.joint(self._tangents(tag, args), out, *primals,
+                                                  **params), tag)
 
         # The tangent: each differentiated argument's contribution, summed.
         tangent: Any = None
@@ -532,11 +581,7 @@ class Primitive:
                 fresh = type(c) is np.ndarray and c.base is None and c is not a.tangent \
                     and c.shape == (directions, *out.shape)
             elif t.shape[0] != directions:
-                raise ShapeError(
-                    f"{self.name}: the arguments carry tangents along different numbers of "
-                    f"directions ({directions} and {t.shape[0]}); seed every input of one "
-                    "differentiation with the same number of directions"
-                )
+                raise _mixed_directions(self.name, directions, t.shape[0])
             elif fresh and type(c) is np.ndarray:
                 tangent += c
             else:
@@ -546,6 +591,14 @@ class Primitive:
             tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
                        else _p.broadcast_to(tangent, shape=shape))
         return Variable._make(out, tangent, tag)
+
+
+def _mixed_directions(name: str, first: int, other: int) -> ShapeError:
+    return ShapeError(
+        f"{name}: the arguments carry tangents along different numbers of directions ({first} "
+        f"and {other}); seed every input of one differentiation with the same number of "
+        "directions"
+    )
 
 
 # The built-in primitives are defined with `Primitive` and so import this module; Variable's

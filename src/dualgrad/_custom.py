@@ -56,6 +56,14 @@ class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will k
         self.rule = rule
         return rule
 
+    @staticmethod
+    def _pair(result: Any, name: str) -> tuple[Any, Any]:
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise DualgradTypeError(
+                f"the custom_jvp rule of {name} must return a pair (out, out_tangent); it "
+                f"returned {type(result).__name__}")
+        return result
+
     def __call__(self, *args: Any) -> Any:
         tag = max((a.tag for a in args if isinstance(a, Variable) and a.tangent is not None),
                   default=-1)
@@ -74,11 +82,11 @@ class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will k
             else np.zeros((directions, *np.shape(p))) for a, p in zip(args, primals))
         name = getattr(self.fun, "__name__", "a function")
         if self.batched:
-            out, out_tangent = self.rule(primals, tangents)
+            out, out_tangent = self._pair(self.rule(primals, tangents), name)
             expected = (directions, *np.shape(out))
             got = tuple(np.shape(out_tangent))
         else:
-            results = [self.rule(primals, tuple(t[k] for t in tangents))
+            results = [self._pair(self.rule(primals, tuple(t[k] for t in tangents)), name)
                        for k in range(directions)]
             out = results[0][0]
             expected = tuple(np.shape(out))

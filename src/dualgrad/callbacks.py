@@ -53,7 +53,9 @@ class EarlyStopping(Callback):
         monitor: the metric to watch, ``"loss"`` or ``"val_loss"``.
         patience: epochs without improvement to tolerate.
         min_delta: the smallest decrease that counts as an improvement.
-        restore_best_weights: put back the weights of the best epoch when stopping.
+        restore_best_weights: put back, when stopping, the weights the best value belongs to:
+            for "loss" (measured during the epoch, before each update) the weights the best
+            epoch started from; for "val_loss" those it ended with.
     """
 
     def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,
@@ -73,16 +75,22 @@ class EarlyStopping(Callback):
         self.best_weights: list[np.ndarray] | None = None
         self.wait = 0
         self.stopped_epoch = None
+        # an epoch's "loss" is measured on the way, before each batch's update: it belongs to
+        # the weights the epoch started from, while "val_loss" belongs to those it ended with
+        self._epoch_start = model.get_weights() if self.restore_best_weights else None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         if self.monitor not in logs:
             raise ConfigError(f"EarlyStopping watches {self.monitor!r}, but the epoch reported "
                               f"only {', '.join(logs)}; pass validation_data to get val_loss")
         current = logs[self.monitor]
+        start, end = self._epoch_start, None
+        if self.restore_best_weights:
+            end = model.get_weights()
+            self._epoch_start = end
         if current < self.best - self.min_delta:
             self.best, self.wait = current, 0
-            if self.restore_best_weights:
-                self.best_weights = model.get_weights()
+            self.best_weights = start if self.monitor == "loss" else end
             return
         self.wait += 1
         if self.wait > self.patience:

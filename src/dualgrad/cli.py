@@ -83,11 +83,16 @@ def _train(args: argparse.Namespace) -> int:
             config = tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
             raise DataError(f"{args.config} is not valid TOML: {exc}") from exc
-    fit = dict(config.get("fit", {}))
+    fit = config.get("fit", {})
+    if not isinstance(fit, dict):
+        raise DataError(f"{args.config}: 'fit' must be a table ([fit]), got {fit!r}")
+    fit = dict(fit)
     unknown = sorted(set(fit) - set(_FIT_KEYS))
     if unknown:
         raise DataError(f"the [fit] table has no key {', '.join(map(repr, unknown))}; its keys "
                         f"are {', '.join(_FIT_KEYS)}")
+    if "shuffle" in fit and not isinstance(fit["shuffle"], bool):
+        raise DataError(f"[fit] shuffle must be true or false, got {fit['shuffle']!r}")
     model = Model.from_toml(args.config)
     x, y = read_csv(args.data, fit.pop("target", None))
     if args.epochs is not None:

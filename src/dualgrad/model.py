@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._toml import tomllib
 from .callbacks import Callback, EpochEnd
-from .layers import Layer
+from .layers import Dense, Layer
 from .losses import LogLoss, Loss
 from .optimizers import Optimizer
 
@@ -34,7 +34,6 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "History", "Model"]
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of tangents one gradient pass may hold
 FILE_FORMAT = "dualgrad-model/1"
-_SEED_CACHE_BYTES = 64 << 20  # keep the tangent seeds of a chunk when they are this small
 _MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
 
 
@@ -74,6 +73,9 @@ def _describe_part(kind: str, obj: Any) -> dict[str, Any]:
 
 
 def _as_matrix(a: Any, what: str) -> np.ndarray:
+    if np.iscomplexobj(a):
+        raise DataError(f"{what} has complex values; dualgrad models take real data (pass the "
+                        "real and imaginary parts as separate features)")
     try:
         arr = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -89,7 +91,7 @@ def _as_matrix(a: Any, what: str) -> np.ndarray:
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
         raise DataError(f"{what} has {int(bad.sum())} NaN or infinite value(s), the first in "
-                        f"row {row}; clean or impute the data first")
+                        f"row {row} (counting from 0); clean or impute the data first")
     return arr
 
 
@@ -134,21 +136,42 @@ class Model:
             raise ConfigError(f"memory_budget must be a positive number of bytes, got "
                               f"{memory_budget!r}")
         self.layers: list[Layer] = [_resolve("layer", spec, Layer) for spec in layers]
-        self.loss: Loss = _resolve("loss", loss, Loss)
-        self.optimizer: Optimizer = _resolve("optimizer", optimizer, Optimizer)
+        self._loss: Loss = _resolve("loss", loss, Loss)
+        self._optimizer: Optimizer = _resolve("optimizer", optimizer, Optimizer)
         self.seed = int(seed)
         self._memory_budget = int(memory_budget)
         self.stop_training = False
         self._rng = np.random.default_rng(self.seed)
         self._flat: np.ndarray | None = None
+        self._previous: np.ndarray | None = None  # the weights before the last step of a fit
         self._params: list[list[np.ndarray]] | None = None
         self._layout: list[list[tuple[slice, tuple[int, ...]]]] = []
         self._chunks: dict[int, int] = {}
-        self._logits_tail = _logits_tail(self.layers[-1], self.loss)
+        self._logits_tail = _logits_tail(self.layers[-1], self._loss)
         self._input_shape: tuple[int, ...] | None = None
         self._opt_state: Any = None
         if input_shape is not None:
             self.build(tuple(input_shape))
+
+    @property
+    def loss(self) -> Loss:
+        """The loss; assigning a new one (object, name or config) takes effect at once."""
+        return self._loss
+
+    @loss.setter
+    def loss(self, value: Any) -> None:
+        self._loss = _resolve("loss", value, Loss)
+        self._logits_tail = _logits_tail(self.layers[-1], self._loss)
+
+    @property
+    def optimizer(self) -> Optimizer:
+        """The optimizer; assigning a new one starts it from a fresh state."""
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, value: Any) -> None:
+        self._optimizer = _resolve("optimizer", value, Optimizer)
+        self._opt_state = None
 
     @property
     def memory_budget(self) -> int:
@@ -218,10 +241,16 @@ class Model:
     #
     # The weights live in one flat float64 vector; each layer sees views of it. The flat
     # layout makes the tangent seeds free (views of an identity block, built once per chunk)
-    # and lets an elementwise optimizer update every weight in one array operation.
+    # and lets a flat-weights optimizer update every weight in one array operation.
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the weights for samples of shape `input_shape` (done by the first `fit`)."""
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (input_shape,)
+        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                   for d in input_shape):
+            raise ConfigError(f"input_shape must be positive ints, one per sample axis; got "
+                              f"{tuple(input_shape)!r}")
         input_shape = tuple(int(d) for d in input_shape)
         if self._flat is not None:
             if input_shape != self._input_shape:
@@ -373,7 +402,10 @@ class Model:
                         # seeds, so the rules that can skip their zeros do
                         layer[k] = _seeds.mark(np.ascontiguousarray(t), offset - start)
                     offset += n
-            if block.nbytes <= _SEED_CACHE_BYTES:
+            # Keep the seeds when one pass covers every weight (small models, every step reuses
+            # them); a chunked plan builds each chunk's seeds as it goes, so they never add to
+            # the memory budget more than one chunk at a time.
+            if start == 0 and stop == self._built_flat().size:
                 self._seeds[(start, stop)] = tangents
         return [[w if t is None else Variable._make(w, t, tag) for w, t in zip(ws, ts)]
                 for ws, ts in zip(params, tangents)]
@@ -447,6 +479,8 @@ class Model:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ConfigError(f"epochs must be a positive int, got {epochs!r}")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ConfigError(f"shuffle must be True or False, got {shuffle!r}")
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
                 batch_size, (int, np.integer)) or batch_size < 1):
             raise ConfigError(f"batch_size must be a positive int or None, got {batch_size!r}")
@@ -481,12 +515,14 @@ class Model:
         self.build(x.shape[1:])
         if self._opt_state is None:
             self._opt_state = self.optimizer.init(
-                [self._built_flat()] if self.optimizer.elementwise else self.get_weights())
+                [self._built_flat().copy()] if self.optimizer.flat_weights
+                else self.get_weights())
 
         n = x.shape[0]
         size = n if batch_size is None else min(int(batch_size), n)
         history = History()
         self.stop_training = False
+        self._previous = None
         for cb in hooks:
             cb.on_train_begin(self)
         bar = _progress(epochs, verbose)
@@ -529,13 +565,16 @@ class Model:
         else:
             value, grad = self._value_and_gradient(x, y)
         if not math.isfinite(value):
+            if self._previous is not None:  # back to the weights whose loss was finite
+                np.copyto(self._built_flat(), self._previous)
             raise NonFiniteLossError(
-                f"the loss became {value} on a batch; training stopped and the model keeps its "
-                "last finite weights. Lower the learning rate or check the data's scale")
+                f"the loss became {value} on a batch; training stopped and the model keeps the "
+                "last weights whose loss was finite. Lower the learning rate or check the "
+                "data's scale")
         flat = self._built_flat()
         opt = self.optimizer
         extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else {}
-        if opt.elementwise:
+        if opt.flat_weights:
             new, state = opt.update([grad], self._opt_state, [flat], **extra)
             new_flat = new[0]
             if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
@@ -550,7 +589,11 @@ class Model:
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
-        # into the same buffer, so the layers' views of it stay valid from step to step
+        # into the same buffer, so the layers' views of it stay valid from step to step; the
+        # weights just scored are kept, in case the next loss is not finite
+        if self._previous is None or self._previous.shape != flat.shape:
+            self._previous = np.empty_like(flat)
+        np.copyto(self._previous, flat)
         np.copyto(flat, new_flat)
         self._opt_state = state
         return value
@@ -559,7 +602,7 @@ class Model:
                        y: np.ndarray) -> Callable[[Sequence[np.ndarray]], tuple[float, list[Any]]]:
         """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
         gradient at any weights, given and returned in the form the optimizer works in."""
-        flat_form = self.optimizer.elementwise
+        flat_form = self.optimizer.flat_weights
 
         def loss_and_grad(params: Sequence[np.ndarray]) -> tuple[float, list[Any]]:
             if flat_form:
@@ -588,13 +631,19 @@ class Model:
         arrays["format"] = np.array(FILE_FORMAT)
         arrays["config"] = np.array(json.dumps(self.get_config()))
         target = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
-                                   suffix=".tmp")
+        folder = target.parent
+        if not folder.is_dir():
+            raise ModelFileError(f"cannot save to {target}: the folder {folder} does not exist")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
+            # mkstemp makes the file private; give it the mode a plain open() would
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
@@ -639,12 +688,18 @@ class Model:
         return model
 
 
+_DEFAULT_EPS = attrs.fields(LogLoss).eps.default
+
+
 def _logits_tail(last: Layer, loss: Loss) -> tuple[Layer, Loss] | None:
     """For a sigmoid output read by log-loss: the last layer without its sigmoid, and the
     log-loss of logits."""
-    if (isinstance(loss, LogLoss) and not loss.from_logits and attrs.has(type(last))
-            and getattr(last, "activation", None) == "sigmoid"):
-        return attrs.evolve(last, activation=None), LogLoss(from_logits=True)  # type: ignore
+    # Only for the built-in dense layer, whose output is exactly sigmoid(logits), and the
+    # default clipping, which only ever changes saturated predictions (where the logits give
+    # the exact loss instead).
+    if (type(last) is Dense and last.activation == "sigmoid" and type(loss) is LogLoss
+            and not loss.from_logits and loss.eps == _DEFAULT_EPS):
+        return attrs.evolve(last, activation=None), LogLoss(from_logits=True)
     return None
 
 

@@ -60,7 +60,7 @@ def test_defaults_and_config_round_trip() -> None:
     """LBFGS() has documented defaults, and get_config rebuilds an equal optimizer."""
     opt = LBFGS()
     assert (opt.maxiter, opt.tol, opt.maxcor) == (100, 1e-10, 10)
-    assert (LBFGS.name, LBFGS.elementwise, LBFGS.needs_loss) == ("lbfgs", True, True)
+    assert (LBFGS.name, LBFGS.flat_weights, LBFGS.needs_loss) == ("lbfgs", True, True)
     other = LBFGS(maxiter=30, tol=1e-6, maxcor=5)
     assert LBFGS.from_config(other.get_config()) == other
 

@@ -31,6 +31,10 @@ def _initial(name: str, shape: tuple[int, int], rng: np.random.Generator) -> np.
     return np.zeros(shape)
 
 
+# activations that act on each sample's row as a whole rather than elementwise
+_ROW_ACTIVATIONS = ("softmax", "log_softmax")
+
+
 def _check_activation(instance: Any, attribute: Any, value: Any) -> None:
     if value is None:
         return
@@ -38,9 +42,18 @@ def _check_activation(instance: Any, attribute: Any, value: Any) -> None:
         raise ConfigError(f"'dense': activation must be a registered primitive's name or None, "
                           f"got {value!r}")
     try:
-        _registry.registry().get("primitive", value)
+        prim = _registry.registry().get("primitive", value)
     except KeyError as exc:
         raise ConfigError(f"'dense': unknown activation: {exc}") from None
+    if not (prim.elementwise and len(prim.jvps) == 1) and value not in _ROW_ACTIVATIONS:
+        raise ConfigError(f"'dense': activation {value!r} is not an elementwise function of "
+                          "one argument; use one that is ('sigmoid', 'tanh', 'relu', ...), "
+                          "or 'softmax' or 'log_softmax'")
+
+
+def _plain_int(value: Any) -> Any:
+    # NumPy ints validate like ints; store them as ints so the config stays JSON
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def _check_initializer(instance: Any, attribute: Any, value: Any) -> None:
@@ -71,7 +84,7 @@ class Dense(Layer):
 
     name = "dense"
 
-    units: int = attrs.field(validator=positive(int))
+    units: int = attrs.field(validator=positive(int), converter=_plain_int)
     activation: str | None = attrs.field(default=None, validator=_check_activation)
     use_bias: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     initializer: str = attrs.field(default="glorot_uniform", validator=_check_initializer)

@@ -39,6 +39,10 @@ class LogLoss(Loss):
             ``mean(softplus(z) - y z)``, finite in value and gradient for any z.
         eps: probabilities are clipped to [eps, 1 - eps] for the value; the tangent passes
             unclipped so that a saturated prediction keeps a gradient.
+
+    A `Model` whose last layer is a dense layer with a sigmoid activation computes this loss
+    (with the default eps) from that layer's logits instead: the same function, but exact and
+    with a full gradient where the sigmoid saturates.
     """
 
     name = "logloss"

@@ -23,10 +23,11 @@ class Optimizer(Configurable, abc.ABC):
 
     name: ClassVar[str]
 
-    #: True when `update` treats every scalar alike (no per-array statistics such as a norm):
-    #: the model then hands it all weights as one flat vector, one update instead of one per
-    #: array. The built-ins are elementwise; leave it False when your update is not.
-    elementwise: ClassVar[bool] = False
+    #: True when `update` takes every weight in one flat vector: optimizers that treat every
+    #: scalar alike (SGD, Adam) or that work on a vector by nature (L-BFGS). The model then
+    #: hands it ``[flat_weights]`` and ``[flat_gradient]``, one update for all arrays. Leave it
+    #: False when the update needs each array on its own (a per-layer norm, say).
+    flat_weights: ClassVar[bool] = False
 
     #: True when `update` needs the loss at other weights than the current ones (a line
     #: search, say). The model then calls ``update(grads, state, params, loss_and_grad=fn)``

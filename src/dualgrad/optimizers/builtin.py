@@ -27,7 +27,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    elementwise = True
+    flat_weights = True
 
     lr: float = attrs.field(default=0.01, validator=positive((int, float)))
     momentum: float = attrs.field(default=0.0, validator=in_range(0.0, 1.0))
@@ -81,7 +81,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
-    elementwise = True
+    flat_weights = True
 
     lr: float = attrs.field(default=0.001, validator=positive((int, float)))
     beta1: float = attrs.field(default=0.9, validator=in_range(0.0, 1.0))

@@ -28,9 +28,11 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # weight or bias carrying unit seeds adds its columns of x (or ones) without a product.
     tx, tw, tb = tangents
     acc = None if tx is None else tx @ w
+    # unit seeds are scattered only for the dense layer's own shapes: x (N, d), w (d, u),
+    # b (u,); anything else broadcasts and takes the products
     plain = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2
     if tw is not None:
-        at = _seeds.offset(tw) if plain else None
+        at = _seeds.offset(tw) if plain and np.shape(w) == (x.shape[1], out.shape[1]) else None
         if at is None:
             # the direction axis of tw must sit in front of every batch axis of x
             xtw = x @ _align_batch(tw, w, x)
@@ -40,7 +42,8 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
                 acc = np.zeros((tw.shape[0], *out.shape))
             _seeds.add_product(acc, x, at, out.shape[1])
     if tb is not None:
-        at = _seeds.offset(tb) if plain and type(acc) is np.ndarray else None
+        at = (_seeds.offset(tb) if plain and type(acc) is np.ndarray
+              and np.shape(b) == (out.shape[1],) else None)
         if at is not None and acc is not None:
             _seeds.add_bias(acc, at)
         elif acc is None:
@@ -100,17 +103,21 @@ mean_squared_error = Primitive(
     lambda t, out, p, y: -_contract(t, _mse_slope(p, y)))
 
 
-def _sce_value(z: Any, y: Any, soft: Any) -> Any:
-    """mean(softplus(z) - y z) written as mean((1 - y) z + softplus(-z)), given softplus(-z)."""
-    if getattr(y, "shape", None) == z.shape:  # the usual case: no temporaries of z's size
-        y_flat, z_flat = y.ravel(), z.ravel()
-        return (np.add.reduce(soft, axis=None) + z_flat.sum() - y_flat @ z_flat) / z.size
-    terms = soft + (1.0 - y) * z
-    return np.add.reduce(terms, axis=None) / terms.size
+def _sce_parts(z: Any, y: Any) -> tuple[Any, Any]:
+    """The loss, and log(1 + e^-|z|) for the slope to reuse.
+
+    softplus(z) - y z is summed as max(z, 0) - y z + log(1 + e^-|z|): for targets in [0, 1]
+    the first two terms are never negative, so nothing cancels however large z is, and the
+    last is exact even where it is tiny.
+    """
+    tail = np.log1p(np.exp(-np.abs(z)))
+    terms = np.maximum(z, 0.0) - y * z
+    terms += tail
+    return np.add.reduce(terms, axis=None) / terms.size, tail
 
 
 def _sce(z: Any, y: Any) -> Any:
-    return _sce_value(z, y, np.logaddexp(0.0, -z))
+    return _sce_parts(z, y)[0]
 
 
 def _sce_logits(t: Any, out: Any, z: Any, y: Any) -> Any:
@@ -124,16 +131,14 @@ def _sce_targets(t: Any, out: Any, z: Any, y: Any) -> Any:
     return -_contract(t, slope * (1.0 / slope.size))
 
 
-# sigmoid_cross_entropy(z, y) = mean(softplus(z) - y z): log-loss of logits z against targets y,
-# finite in value and slope for any z; its slope in z is (sigmoid(z) - y) / n, in y it is -z / n
 def _sce_jvp(tangents: Any, z: Any, y: Any) -> tuple[Any, Any]:
-    # the value and the slope share softplus(-z): sigmoid(z) = exp(-softplus(-z))
+    # value and slope share log(1 + e^-|z|): sigmoid(z) = exp(min(z, 0) - log(1 + e^-|z|))
     tz, ty = tangents
-    soft = np.logaddexp(0.0, -z)
-    out = np.asarray(_sce_value(z, y, soft))
+    value, tail = _sce_parts(z, y)
+    out = np.asarray(value)
     tangent = None
     if tz is not None:
-        slope = np.exp(-soft) - y
+        slope = np.exp(np.minimum(z, 0.0) - tail) - y
         tangent = _contract(tz, slope * (1.0 / slope.size))
     if ty is not None:
         c = _sce_targets(ty, out, z, y)
@@ -141,5 +146,7 @@ def _sce_jvp(tangents: Any, z: Any, y: Any) -> tuple[Any, Any]:
     return out, tangent
 
 
+# sigmoid_cross_entropy(z, y) = mean(softplus(z) - y z): log-loss of logits z against targets y,
+# finite in value and slope for any z; its slope in z is (sigmoid(z) - y) / n, in y it is -z / n
 sigmoid_cross_entropy = Primitive("sigmoid_cross_entropy", _sce, _sce_logits, _sce_targets,
                                   jvp=_sce_jvp)

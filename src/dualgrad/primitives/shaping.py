@@ -36,8 +36,21 @@ transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
                       _transpose_tangent)
 
 
+def _is_basic(part: Any) -> bool:
+    """An index component that NumPy applies as a view: an int, a slice, None or Ellipsis."""
+    return part is None or part is Ellipsis or isinstance(part, slice) or (
+        isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)))
+
+
 def _index_tangent(t: Any, out: Any, x: Any, index: Any) -> Any:
-    return t[(slice(None), *index) if isinstance(index, tuple) else (slice(None), index)]
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(_is_basic(part) for part in parts):
+        return t[(slice(None), *parts)]
+    # Advanced indices separated by a slice put their broadcast axes first, in front of the
+    # direction axis a prefixed slice would add; so pick entries by their flat positions, a
+    # single advanced index on axis 1 that keeps the direction axis in front.
+    positions = np.arange(x.size).reshape(x.shape)[index]
+    return t.reshape((t.shape[0], -1))[:, positions]
 
 
 getitem = Primitive("getitem", lambda x, index: x[index], _index_tangent)

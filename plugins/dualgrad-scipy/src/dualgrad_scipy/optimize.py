@@ -80,7 +80,7 @@ class LBFGS(Optimizer):
     """
 
     name = "lbfgs"
-    elementwise = True
+    flat_weights = True
     needs_loss = True
 
     maxiter: int = attrs.field(default=100, validator=_positive_int)
