@@ -156,9 +156,9 @@ def main() -> None:
 
     t_model = best_time(fit, repeat=5)
     t_numpy = best_time(lambda: numpy_steps(x, y, *start, STEPS), repeat=5)
-    blog_sample_steps = 2
+    blog_sample_steps = 5
     t_blog = best_time(lambda: blog_steps(x, y, dict(blog_params), blog_sample_steps),
-                       repeat=2) * STEPS / blog_sample_steps
+                       repeat=5) * STEPS / blog_sample_steps
     print(f"2-2-1 network, {STEPS} full-batch steps on {N} samples "
           f"(blog loop timed over {blog_sample_steps} steps and scaled)")
     report("(b) hand-derived NumPy gradients", t_numpy, t_numpy, "NumPy")

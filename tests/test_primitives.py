@@ -234,6 +234,12 @@ SPECS: dict[str, Spec] = {
         ((2, 3), {"index": np.array([[True, False, True], [False, True, True]])}),
         ((2, 3), {"index": np.array([True, False])}),
         ((2, 3), {"index": (slice(None), np.array([False, True, True]))}),
+        # advanced indices apart: NumPy puts their broadcast axes first
+        ((2, 3, 4), {"index": ([0, 1], slice(None), [0, 1])}),
+        ((2, 3, 4), {"index": (0, slice(None), [1, 2])}),
+        ((2, 3, 4), {"index": (np.array([[1], [0]]), Ellipsis, np.array([3, 0, 2]))}),
+        ((2, 3, 4), {"index": (np.array([True, False]), slice(1, 3), np.array([0, 3]))}),
+        ((2, 3, 4), {"index": (slice(None), [2, 0], None, [1, 1])}),
     ]),
     "broadcast_to": arrays([
         ((3,), {"shape": (3,)}), ((3,), {"shape": (2, 3)}), ((), {"shape": (2, 3)}),
@@ -475,7 +481,7 @@ def test_where_condition_is_not_differentiable() -> None:
     """A tangent on where's condition raises NotImplementedError naming where and argument 0."""
     cond = Variable(np.array([1.0, 0.0]), np.ones(2))
     with pytest.raises(NotImplementedError, match=r"'where'.*argument 0"):
-        dg.where(cond, np.ones(2), np.zeros(2))
+        dg.primitives.where(cond, np.ones(2), np.zeros(2))
 
 
 def test_constant_arguments_give_plain_arrays() -> None:

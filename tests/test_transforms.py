@@ -205,8 +205,8 @@ def test_bad_chunk_size(chunk_size: Any, transform: Callable[..., Any]) -> None:
     (lambda x: dg.exp(x) @ np.arange(6.0).reshape(3, 2), RNG.normal(size=3)),
     (lambda x: dg.tanh(x).T, RNG.normal(size=(2, 3))),
     (lambda x: dg.sum(x**2, axis=1), RNG.normal(size=(2, 3))),
-    (lambda x: dg.concatenate(x, x * 2.0), RNG.normal(size=2)),
-    (lambda x: dg.stack(x, dg.exp(x)), np.array(0.5)),
+    (lambda x: dg.concatenate([x, x * 2.0]), RNG.normal(size=2)),
+    (lambda x: dg.stack([x, dg.exp(x)]), np.array(0.5)),
     (lambda x: dg.sigmoid(x) * np.ones((2, 2)), np.array(0.3)),
     (lambda x: dg.sum(x), RNG.normal(size=(2, 2))),
 ], ids=["square", "exp-matmul", "tanh-transpose", "sum-axis", "concat", "stack-scalar",
@@ -312,10 +312,16 @@ def test_derivative_matches_finite_differences_of_closed_first_derivative() -> N
                                                                  rel=1e-6)
 
 
-@pytest.mark.parametrize("order", [-1, 1.5, True, "2"])
-def test_derivative_rejects_bad_order(order: Any) -> None:
-    """A negative or non-int order raises ValueError naming order."""
-    with pytest.raises(ValueError, match="order"):
+def test_derivative_rejects_negative_order() -> None:
+    """A negative order raises ConfigError (a ValueError) naming order."""
+    with pytest.raises(dg.ConfigError, match="order"):
+        dg.derivative(dg.exp, order=-1)
+
+
+@pytest.mark.parametrize("order", [1.5, True, "2"])
+def test_derivative_rejects_non_int_order(order: Any) -> None:
+    """An order that is not an int raises DualgradTypeError (a TypeError) naming order."""
+    with pytest.raises(dg.DualgradTypeError, match="order"):
         dg.derivative(dg.exp, order=order)
 
 

@@ -1,6 +1,6 @@
 """dualgrad: forward-mode automatic differentiation for NumPy, extended by plugins."""
 
-from . import callbacks, primitives, testing
+from . import callbacks, numpy_api, primitives, testing
 from ._core import Primitive, Variable
 from ._custom import custom_jvp
 from ._errors import (
@@ -22,6 +22,30 @@ from .hookspecs import hookimpl
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError
 from .model import History, Model
+
+# NumPy's names take NumPy's arguments (numpy_api); sum, max and min are attributes only, kept
+# out of __all__ so that `from dualgrad import *` leaves Python's builtins alone
+from .numpy_api import (
+    clip,
+    concatenate,
+    cumsum,
+    dot,
+    einsum,
+    expand_dims,
+    max,  # noqa: A004, F401
+    mean,
+    min,  # noqa: A004, F401
+    norm,
+    prod,
+    reshape,
+    squeeze,
+    stack,
+    std,
+    sum,  # noqa: A004, F401
+    transpose,
+    var,
+    where,
+)
 from .optimizers import SGD, Adam, Optimizer
 from .primitives import (
     absolute,
@@ -33,15 +57,9 @@ from .primitives import (
     arctan2,
     arctanh,
     cbrt,
-    clip,
-    concatenate,
     cos,
     cosh,
-    cumsum,
-    dot,
-    einsum,
     exp,
-    expand_dims,
     expm1,
     hypot,
     log,
@@ -54,10 +72,8 @@ from .primitives import (
     matmul,
     maximum,
     minimum,
-    norm,
     reciprocal,
     relu,
-    reshape,
     sigmoid,
     sin,
     sinh,
@@ -65,20 +81,9 @@ from .primitives import (
     softplus,
     sqrt,
     square,
-    squeeze,
-    stack,
-    std,
     tan,
     tanh,
-    transpose,
-    var,
-    where,
 )
-from .primitives import reduce_max as max  # noqa: A004 - dualgrad.max mirrors numpy.max
-from .primitives import reduce_mean as mean
-from .primitives import reduce_min as min  # noqa: A004 - dualgrad.min mirrors numpy.min
-from .primitives import reduce_prod as prod
-from .primitives import reduce_sum as sum  # noqa: A004 - dualgrad.sum mirrors numpy.sum
 
 __all__ = [
     "SGD",
@@ -142,12 +147,11 @@ __all__ = [
     "logsumexp",
     "loss",
     "matmul",
-    "max",
     "maximum",
     "mean",
-    "min",
     "minimum",
     "norm",
+    "numpy_api",
     "optimizer",
     "plugins",
     "primitive",
@@ -166,7 +170,6 @@ __all__ = [
     "squeeze",
     "stack",
     "std",
-    "sum",
     "tan",
     "tanh",
     "testing",

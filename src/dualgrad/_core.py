@@ -521,15 +521,16 @@ class Primitive:
     def _tangents(self, tag: int, args: tuple[Any, ...]) -> list[Any]:
         """Each argument's tangent at `tag` (None for constants), for the rules that take them
         all at once; these would broadcast 1 direction against 3 without a word, so the
-        numbers of directions are checked here."""
-        tangents = [a.tangent if type(a) is Variable and a.tag == tag else None for a in args]
+        numbers of directions are checked here, in the same pass (the hot path of training)."""
+        tangents: list[Any] = []
         directions = -1
-        for t in tangents:
-            if t is not None:
-                if directions < 0:
-                    directions = t.shape[0]
-                elif t.shape[0] != directions:
+        for a in args:
+            t = a.tangent if type(a) is Variable and a.tag == tag else None
+            if t is not None and t.shape[0] != directions:
+                if directions >= 0:
                     raise _mixed_directions(self.name, directions, t.shape[0])
+                directions = t.shape[0]
+            tangents.append(t)
         return tangents
 
     def _jvp_fast(self, tag: int, args: tuple[Any, ...], primals: list[Any],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import warnings
 from collections.abc import Iterable
 from importlib import metadata
@@ -71,6 +72,8 @@ class PluginInfo:
     status: str  # "active", "disabled" or "failed"
     error: str | None = None
     registered: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    # what went wrong in a plugin that still loaded: a misspelled hook, a name it could not have
+    warnings: tuple[str, ...] = ()
 
 
 class Registry:
@@ -84,20 +87,24 @@ class Registry:
     def implementation(self, fn: Any) -> Primitive | None:
         """The primitive that stands for the NumPy or SciPy function `fn` (its `implements`):
         a built-in's if there is one, else the only plugin's; None when there is none, or when
-        several plugins claim it (load order never decides)."""
-        if self._implementations is None:
-            table: dict[Any, list[Entry]] = {}
-            for e in self.entries("primitive"):
-                if e.obj.implements is not None:
-                    table.setdefault(e.obj.implements, []).append(e)
-            self._implementations = table
-        entries = self._implementations.get(fn)
+        several plugins claim it (load order never decides: `claimants` names them)."""
+        entries = self.claimants(fn)
         if not entries:
             return None
         for e in entries:
             if e.plugin == BUILTIN:
                 return e.obj  # type: ignore[no-any-return]
         return entries[0].obj if len(entries) == 1 else None
+
+    def claimants(self, fn: Any) -> list[Entry]:
+        """Every registered primitive whose `implements` is `fn`."""
+        if self._implementations is None:
+            table: dict[Any, list[Entry]] = {}
+            for e in self.entries("primitive"):
+                if e.obj.implements is not None:
+                    table.setdefault(e.obj.implements, []).append(e)
+            self._implementations = table
+        return list(self._implementations.get(fn, ()))
 
     def names(self, kind: str) -> list[str]:
         """The names of `kind` that a look-up can return, qualified names included."""
@@ -122,7 +129,10 @@ class Registry:
             entries = [e for e in table.get(short, ()) if e.plugin == plugin] or None
         if entries is None:
             known = self.names(kind)
-            close = difflib.get_close_matches(name, known, n=3)
+            # a name two plugins share is no answer on its own, but the right one to suggest:
+            # looking it up then says which qualified names to choose from
+            shared = [n for n, es in table.items() if not self._resolvable(es)]
+            close = difflib.get_close_matches(name, known + shared, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(f"no {kind} named {name!r} is registered.{hint} "
                                    f"Registered {PLURALS[kind]}: {', '.join(known)}")
@@ -151,26 +161,45 @@ class Registry:
     def entries(self, kind: str) -> list[Entry]:
         return [e for entries in self._entries[kind].values() for e in entries]
 
-    def add(self, entries: list[Entry]) -> None:
-        """Add one plugin's entries (already validated)."""
+    def add(self, entries: list[Entry]) -> list[str]:
+        """Add one plugin's entries (already validated); returns the warnings it gave."""
+        given = []
         for e in entries:
             present = self._entries[e.kind].setdefault(e.name, [])
             if any(other.plugin == BUILTIN for other in present):
-                _warn(f"dualgrad plugin {e.plugin!r} registers the {e.kind} {e.name!r}, which "
-                      f"is a built-in name: the built-in keeps {e.name!r}, and the plugin's "
-                      f"is reachable as {e.qualified!r}")
+                given.append(_warn(
+                    f"dualgrad plugin {e.plugin!r} registers the {e.kind} {e.name!r}, which is "
+                    f"a built-in name: the built-in keeps {e.name!r}, and the plugin's is "
+                    f"reachable as {e.qualified!r}"))
             present.append(e)
         self._implementations = None
+        return given
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, PluginWarning, stacklevel=4)
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _fail(message: str) -> None:
-    if os.environ.get("DUALGRAD_STRICT_PLUGINS", "") not in ("", "0"):
-        raise PluginLoadError(message)
-    _warn(message)
+def _caller_level() -> int:
+    """The stacklevel of the first frame outside dualgrad and importlib, counted from the
+    caller of this function: the user's line whose call loaded the plugins."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith(_PACKAGE) or filename.startswith("<frozen importlib")):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _warn(message: str) -> str:
+    warnings.warn(message, PluginWarning, stacklevel=_caller_level())
+    return message
+
+
+def _strict() -> bool:
+    return os.environ.get("DUALGRAD_STRICT_PLUGINS", "") not in ("", "0")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -187,7 +216,7 @@ def _collect(pm: pluggy.PluginManager, name: str) -> list[Entry]:
             if impl.plugin_name != name:
                 continue
             result = impl.function()
-            if not isinstance(result, Iterable):
+            if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
                 raise TypeError(f"hook {hook_name} returned {type(result).__name__}, "
                                 f"not an iterable of {expected.__name__}s")
             for item in result:
@@ -247,11 +276,13 @@ def _load() -> Registry:
     for name, module, point in candidates:
         dist, version = (_distribution(point) if point is not None
                          else ("dualgrad", _own_version()))
+        given: list[str] = []
         try:
             pm.register(module, name=name)
             for hook in _unknown_hooks(pm, module):
-                _warn(f"dualgrad plugin {name!r} defines {hook!r}, which is no dualgrad hook; "
-                      f"the hooks are {', '.join(h for h, _ in KINDS.values())}")
+                given.append(_warn(
+                    f"dualgrad plugin {name!r} defines {hook!r}, which is no dualgrad hook; "
+                    f"the hooks are {', '.join(h for h, _ in KINDS.values())}"))
             entries = _collect(pm, name)
         except Exception as exc:  # a plugin's own hook code may raise anything
             if pm.is_registered(module):
@@ -260,11 +291,14 @@ def _load() -> Registry:
                 raise
             _record_failure(reg, name, dist, version, _one_line(exc))
             continue
-        reg.add(entries)
+        given += reg.add(entries)
         registered: dict[str, tuple[str, ...]] = {}
         for e in entries:
             registered[e.kind] = (*registered.get(e.kind, ()), e.name)
-        reg.plugins.append(PluginInfo(name, dist, version, "active", None, registered))
+        reg.plugins.append(PluginInfo(name, dist, version, "active", None, registered,
+                                      tuple(given)))
+    # the built-in first, then the plugins by name, whether they loaded or not
+    reg.plugins.sort(key=lambda info: (info.name != BUILTIN, info.name))
     return reg
 
 
@@ -272,7 +306,13 @@ def _record_failure(reg: Registry, name: str, dist: str | None, version: str | N
                     why: str) -> None:
     reg.plugins.append(PluginInfo(name, dist, version, "failed", why))
     origin = f" ({dist} {version})" if dist else ""
-    _fail(f"dualgrad plugin {name!r}{origin} was skipped: {why}. Everything else works; to "
+    if _strict():
+        raise PluginLoadError(
+            f"dualgrad plugin {name!r}{origin} failed to load: {why}. DUALGRAD_STRICT_PLUGINS "
+            f"makes this an error; fix or uninstall {dist or name}, set "
+            f"DUALGRAD_DISABLE_PLUGINS={name} to leave it out, or unset DUALGRAD_STRICT_PLUGINS "
+            "to skip it with a warning")
+    _warn(f"dualgrad plugin {name!r}{origin} was skipped: {why}. Everything else works; to "
           f"silence this, fix or uninstall {dist or name}, or set "
           f"DUALGRAD_DISABLE_PLUGINS={name}")
 

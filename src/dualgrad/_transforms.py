@@ -7,14 +7,14 @@ derivative, and the inner and outer perturbations never mix.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
-from ._errors import DualgradTypeError, ShapeError
+from ._errors import ConfigError, DualgradTypeError, ShapeError
 
 __all__ = ["derivative", "grad", "hessian", "jacobian", "jvp", "value_and_grad"]
 
@@ -34,6 +34,35 @@ def _split(out: Any, tag: int, directions: int) -> tuple[Any, Any]:
     return value, np.zeros((directions, *value.shape), dtype=dtype)
 
 
+def _leaves(out: Any) -> list[Any]:
+    """The arrays of an output that may be a (nested) tuple or list of them."""
+    if isinstance(out, (tuple, list)):
+        return [leaf for o in out for leaf in _leaves(o)]
+    return [out]
+
+
+def _rebuild(like: Any, leaves: Iterator[Any]) -> Any:
+    """`like`'s tuples and lists, filled with the next items of `leaves` in `_leaves` order."""
+    if isinstance(like, (tuple, list)):
+        parts = [_rebuild(o, leaves) for o in like]
+        return tuple(parts) if isinstance(like, tuple) else parts
+    return next(leaves)
+
+
+def _writable(results: list[Any], callers: Sequence[Any]) -> list[Any]:
+    """`results` made safe to write to: a copy of each array that is read-only (a broadcast
+    view) or may share memory with the caller's arrays or with an earlier result; the others,
+    which the transformation computed afresh, as they are."""
+    theirs = [a for a in callers if type(a) is np.ndarray]
+    safe: list[Any] = []
+    for r in results:
+        if type(r) is np.ndarray and (not r.flags.writeable or any(
+                np.may_share_memory(r, a) for a in (*theirs, *safe) if type(a) is np.ndarray)):
+            r = r.copy()
+        safe.append(r)
+    return safe
+
+
 def jvp(f: Callable[..., Any], primals: Sequence[Any],
         tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Evaluate `f` and its directional derivative: ``(f(*primals), J f(primals) @ tangents)``.
@@ -44,7 +73,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any],
         tangents: the direction, a tuple of arrays shaped like `primals`.
 
     Returns:
-        ``(out, out_tangent)``; a tuple-valued `f` gives tuples of both.
+        ``(out, out_tangent)``; a tuple- or list-valued `f` gives tuples or lists of both. The
+        tangents are new arrays, never views of `tangents`.
 
     Example:
         >>> import dualgrad as dg
@@ -66,11 +96,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any],
                              f"shape {tuple(x.shape)}; they must match")
         args.append(Variable._make(x, p.reshape(t, shape=(1, *t.shape)), tag))
     out = f(*args)
-    if isinstance(out, (tuple, list)):
-        parts = [_split(o, tag, 1) for o in out]
-        return tuple(v for v, _ in parts), tuple(t[0] for _, t in parts)
-    value, tangent = _split(out, tag, 1)
-    return value, tangent[0]
+    parts = [_split(o, tag, 1) for o in _leaves(out)]
+    tangents_out = _writable([t[0] for _, t in parts], (*primals, *tangents))
+    return _rebuild(out, (v for v, _ in parts)), _rebuild(out, iter(tangents_out))
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
@@ -86,9 +114,12 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise DualgradTypeError(f"argnums must be ints, got {a!r}")
         if not -nargs <= a < nargs:
-            raise ValueError(f"argnums {a} is out of range for a function called with "
-                             f"{nargs} positional argument(s)")
-    return tuple(int(a) % nargs for a in nums)
+            raise ConfigError(f"argnums {a} is out of range for a function called with "
+                              f"{nargs} positional argument(s)")
+    chosen = tuple(int(a) % nargs for a in nums)
+    if len(set(chosen)) < len(chosen):
+        raise ConfigError(f"argnums {argnums!r} names an argument twice; name each once")
+    return chosen
 
 
 def _chunk(chunk_size: int | None, total: int) -> int:
@@ -98,7 +129,7 @@ def _chunk(chunk_size: int | None, total: int) -> int:
         raise DualgradTypeError(f"chunk_size must be a positive int or None, got "
                                 f"{chunk_size!r}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+        raise ConfigError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     return int(chunk_size)
 
 
@@ -116,11 +147,13 @@ def _seeded(x: Any, offset: int, start: int, stop: int, tag: int) -> Any:
 
 
 def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-             argnums: tuple[int, ...], chunk_size: int | None) -> tuple[Any, Any, list[Any]]:
+             argnums: tuple[int, ...], chunk_size: int | None
+             ) -> tuple[Any, list[Any], list[Any], list[Any]]:
     """Run `f` with every scalar of the chosen arguments seeded, `chunk_size` at a time.
 
-    Returns the output value, the stacked tangents, shape ``(n, *out.shape)`` with n the
-    number of seeded scalars, and the chosen arguments as arrays.
+    Returns f's output (its last run), the value of each of its arrays (`_leaves` order), their
+    stacked tangents, each of shape ``(n, *value.shape)`` with n the number of seeded scalars,
+    and the chosen arguments as arrays.
     """
     args = tuple(_as_input(a, f"argument {i}") if i in argnums else a
                  for i, a in enumerate(args))
@@ -128,7 +161,9 @@ def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
     sizes = [int(np.prod(a.shape, dtype=np.int64)) for a in chosen]
     total = sum(sizes)
     step = _chunk(chunk_size, total)
-    value, pieces = None, []
+    out: Any = None
+    values: list[Any] = []
+    pieces: list[list[Any]] = []
     for start in range(0, max(total, 1), step):
         stop = min(start + step, total)
         tag = new_tag()
@@ -137,10 +172,12 @@ def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
         for i, size in zip(argnums, sizes):
             call[i] = _seeded(args[i], offset, start, stop, tag)
             offset += size
-        value, tangent = _split(f(*call, **kwargs), tag, stop - start)
-        pieces.append(tangent)
-    tangents = pieces[0] if len(pieces) == 1 else p.concatenate(*pieces, axis=0)
-    return value, tangents, chosen
+        out = f(*call, **kwargs)
+        parts = [_split(o, tag, stop - start) for o in _leaves(out)]
+        values = [v for v, _ in parts]
+        pieces.append([t for _, t in parts])
+    tangents = [ts[0] if len(ts) == 1 else p.concatenate(*ts, axis=0) for ts in zip(*pieces)]
+    return out, values, tangents, chosen
 
 
 def _per_argument(tangents: Any, chosen: list[Any], out_shape: tuple[int, ...]) -> list[Any]:
@@ -168,12 +205,18 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
-        value, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
+        out, values, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
+        name = getattr(f, "__name__", "f")
+        if isinstance(out, (tuple, list)):
+            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                             f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
+        value = values[0]
         if tuple(value.shape) != ():
-            raise ShapeError(f"grad needs a function with a scalar output, but "
-                             f"{getattr(f, '__name__', 'f')} returned shape "
-                             f"{tuple(value.shape)}; use dualgrad.jacobian for array outputs")
-        return value, _pack(_per_argument(tangents, chosen, ()), argnums)
+            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                             f"shape {tuple(value.shape)}; use dualgrad.jacobian for array "
+                             "outputs")
+        blocks = _writable(_per_argument(tangents[0], chosen, ()), args)
+        return value, _pack(blocks, argnums)
 
     return value_and_grad_f
 
@@ -212,6 +255,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """The Jacobian of `f`, shaped ``out.shape + x.shape``, by forward mode.
 
     The value of `f` is computed once per pass and shared by all the directions of that pass.
+    A tuple `argnums` gives a tuple of blocks, one per argument; a tuple- or list-valued `f`
+    gives a tuple or list with one Jacobian per output (each a tuple when `argnums` is).
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -223,14 +268,19 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     @functools.wraps(f)
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args))
-        value, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
-        return _pack(_per_argument(tangents, chosen, tuple(value.shape)), argnums)
+        out, values, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
+        blocks = [_per_argument(t, chosen, tuple(v.shape)) for v, t in zip(values, tangents)]
+        flat = iter(_writable([b for bs in blocks for b in bs], args))
+        return _rebuild(out, (_pack([next(flat) for _ in bs], argnums) for bs in blocks))
 
     return jacobian_f
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Hessian of a scalar `f`, shaped ``x.shape + x.shape``: forward over forward.
+
+    A tuple `argnums` gives a tuple of tuples: block ``[i][j]`` holds the second derivatives
+    in arguments ``argnums[i]`` and ``argnums[j]``, shaped ``xi.shape + xj.shape``.
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -249,8 +299,10 @@ def derivative(f: Callable[..., Any], order: int = 1) -> Callable[..., Any]:
         >>> float(dg.derivative(dg.exp, order=4)(0.0))
         1.0
     """
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 0:
-        raise ValueError(f"order must be a non-negative int, got {order!r}")
+    if not isinstance(order, (int, np.integer)) or isinstance(order, bool):
+        raise DualgradTypeError(f"order must be a non-negative int, got {order!r}")
+    if order < 0:
+        raise ConfigError(f"order must be a non-negative int, got {order!r}")
     result = f
     for _ in range(order):
         result = grad(result)

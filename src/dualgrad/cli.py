@@ -113,6 +113,8 @@ def _plugins(args: argparse.Namespace) -> int:
         print(f"{info.name}  ({origin})  {info.status}")
         if info.error:
             print(f"    error: {info.error}")
+        for text in info.warnings:
+            print(f"    warning: {text}")
         for kind, names in info.registered.items():
             print(f"    {_registry.PLURALS[kind]}: {', '.join(names)}")
     return 0

@@ -130,17 +130,24 @@ def _centred_sum(t: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return _add_up(t * centred, tangent_axes(axis, x.ndim), keepdims)
 
 
+def _dof(x: Any, axis: Any, ddof: Any) -> float:
+    """n - ddof, the divisor of var; NaN when it is not positive, where var itself is undefined
+    (NumPy's value is inf or NaN, with a warning)."""
+    dof = _count(x.shape, axis) - ddof
+    return float(dof) if dof > 0 else math.nan
+
+
 var = Primitive(
     "var", lambda x, axis=None, ddof=0, keepdims=False: np.var(x, axis=axis, ddof=ddof,
                                                               keepdims=keepdims),
     lambda t, out, x, axis=None, ddof=0, keepdims=False:
-        _centred_sum(t, x, axis, keepdims) * (2.0 / (_count(x.shape, axis) - ddof)))
+        _centred_sum(t, x, axis, keepdims) * (2.0 / _dof(x, axis, ddof)))
 
 std = Primitive(
     "std", lambda x, axis=None, ddof=0, keepdims=False: np.std(x, axis=axis, ddof=ddof,
                                                               keepdims=keepdims),
     lambda t, out, x, axis=None, ddof=0, keepdims=False:
-        _centred_sum(t, x, axis, keepdims) / (_nonzero(out) * (_count(x.shape, axis) - ddof)))
+        _centred_sum(t, x, axis, keepdims) / (_nonzero(out) * _dof(x, axis, ddof)))
 
 
 # ---- running sums -------------------------------------------------------------------------------

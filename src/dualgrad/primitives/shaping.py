@@ -39,7 +39,7 @@ transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
 def _is_basic(part: Any) -> bool:
     """An index component that NumPy applies as a view: an int, a slice, None or Ellipsis."""
     return part is None or part is Ellipsis or isinstance(part, slice) or (
-        isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)))
+        isinstance(part, (int, np.integer)) and not isinstance(part, bool))
 
 
 def _index_tangent(t: Any, out: Any, x: Any, index: Any) -> Any:
