@@ -8,8 +8,6 @@ from __future__ import annotations
 import doctest
 import math
 import warnings
-from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +17,11 @@ import pytest
 import dualgrad as dg
 import finite_differences as fd
 from dualgrad import Variable, _registry
-from dualgrad._registry import ENTRY_POINT_GROUP
-from test_registry import ENV, FakePlugins, cube_primitive, plugin_module
+from test_registry import FakePlugins, cube_primitive, plugin_module, plugins  # noqa: F401
 
 RNG = np.random.default_rng(11)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakePlugins]:
-    """Fake entry points and plugin env vars, undone (and the registry reloaded) afterwards."""
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ENV:
-            mp.delenv(var, raising=False)
-        plugins = FakePlugins(mp)
-        real = metadata.entry_points
-
-        def entry_points(**params: Any) -> Any:
-            if params.get("group") == ENTRY_POINT_GROUP:
-                return list(plugins.entry_points)
-            return real(**params)
-
-        mp.setattr(metadata, "entry_points", entry_points)
-        yield plugins
-    _registry.reload()
 
 
 # ---- 1. advanced indices apart from each other ---------------------------------------------------
@@ -339,64 +319,64 @@ def test_numpy_api_docstring_examples_run() -> None:
 
 
 @pytest.mark.parametrize("result", ["exp", b"exp"], ids=["str", "bytes"])
-def test_hook_returning_a_string_is_not_an_iterable_of_primitives(fake: FakePlugins,
+def test_hook_returning_a_string_is_not_an_iterable_of_primitives(plugins: FakePlugins,
                                                                   result: Any) -> None:
     """A hook returning "exp" fails as "not an iterable", not character by character."""
-    fake.add("strplug", plugin_module("fake_strplug",
+    plugins.add("strplug", plugin_module("fake_strplug",
                                       dualgrad_register_primitives=lambda: result))
     with pytest.warns(dg.PluginWarning, match="not an iterable of Primitives"):
-        fake.reload()
-    assert fake.status("strplug").status == "failed"
+        plugins.reload()
+    assert plugins.status("strplug").status == "failed"
 
 
-def test_numpy_function_claimed_by_two_plugins_names_them(fake: FakePlugins) -> None:
+def test_numpy_function_claimed_by_two_plugins_names_them(plugins: FakePlugins) -> None:
     """np.sinc on a Variable when two plugins implement it: an error naming both plugins."""
     for name in ("alpha", "beta"):
         sinc = dg.Primitive("sinc", np.sinc, lambda t, out, x: t, implements=np.sinc)
-        fake.add(name, plugin_module(f"fake_{name}",
+        plugins.add(name, plugin_module(f"fake_{name}",
                                      dualgrad_register_primitives=lambda p=sinc: [p]))
-    fake.reload()
+    plugins.reload()
     with pytest.raises(NotImplementedError, match=r"2 plugins.*'alpha/sinc'.*'beta/sinc'"):
         np.sinc(Variable(0.5, 1.0))
 
 
-def test_plugins_are_listed_builtin_first_then_by_name(fake: FakePlugins) -> None:
+def test_plugins_are_listed_builtin_first_then_by_name(plugins: FakePlugins) -> None:
     """dg.plugins(): builtin first, then the others in name order, failed or not."""
-    fake.add("zeta", plugin_module("fake_zeta",
+    plugins.add("zeta", plugin_module("fake_zeta",
                                    dualgrad_register_primitives=lambda: [cube_primitive()]))
-    fake.add("aaa_ghost")  # fails to import
-    fake.add("disabled_one")
-    fake.setenv("DUALGRAD_DISABLE_PLUGINS", "disabled_one")
+    plugins.add("aaa_ghost")  # fails to import
+    plugins.add("disabled_one")
+    plugins.setenv("DUALGRAD_DISABLE_PLUGINS", "disabled_one")
     with pytest.warns(dg.PluginWarning, match="aaa_ghost"):
-        fake.reload()
+        plugins.reload()
     assert [p.name for p in dg.plugins()] == ["builtin", "aaa_ghost", "disabled_one", "zeta"]
 
 
-def test_plugin_with_only_a_misspelt_hook_records_the_warning(fake: FakePlugins) -> None:
+def test_plugin_with_only_a_misspelt_hook_records_the_warning(plugins: FakePlugins) -> None:
     """A plugin whose one hook is misspelt stays active and keeps the warning in its info."""
-    fake.add("typo", plugin_module("fake_typo",
+    plugins.add("typo", plugin_module("fake_typo",
                                    dualgrad_register_primitive=lambda: [cube_primitive()]))
     with pytest.warns(dg.PluginWarning, match="dualgrad_register_primitive'"):
-        fake.reload()
-    info = fake.status("typo")
+        plugins.reload()
+    info = plugins.status("typo")
     assert info.status == "active" and info.registered == {}
     assert len(info.warnings) == 1 and "'dualgrad_register_primitive'" in info.warnings[0]
 
 
-def test_strict_plugin_failure_reads_as_an_error(fake: FakePlugins) -> None:
+def test_strict_plugin_failure_reads_as_an_error(plugins: FakePlugins) -> None:
     """In strict mode the PluginLoadError says the plugin failed, not that it was skipped."""
-    fake.add("ghost")
-    fake.setenv("DUALGRAD_STRICT_PLUGINS", "1")
+    plugins.add("ghost")
+    plugins.setenv("DUALGRAD_STRICT_PLUGINS", "1")
     with pytest.raises(dg.PluginLoadError) as info:
-        fake.reload()
+        plugins.reload()
     message = str(info.value)
     assert "'ghost'" in message and "failed to load" in message
     assert "skipped" not in message and "Everything else works" not in message
 
 
-def test_plugin_warning_points_at_the_users_call(fake: FakePlugins) -> None:
+def test_plugin_warning_points_at_the_users_call(plugins: FakePlugins) -> None:
     """The warning for a broken plugin is attributed to the user's line that loaded it."""
-    fake.add("ghost")
+    plugins.add("ghost")
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         _registry.reload()
@@ -404,13 +384,13 @@ def test_plugin_warning_points_at_the_users_call(fake: FakePlugins) -> None:
     assert record[0].filename == __file__
 
 
-def test_unknown_name_suggests_a_name_two_plugins_share(fake: FakePlugins) -> None:
+def test_unknown_name_suggests_a_name_two_plugins_share(plugins: FakePlugins) -> None:
     """A typo of a name two plugins share suggests that name, which then says how to choose."""
     for name in ("alpha", "beta"):
         cube = cube_primitive("cubical")
-        fake.add(name, plugin_module(f"fake_{name}",
+        plugins.add(name, plugin_module(f"fake_{name}",
                                      dualgrad_register_primitives=lambda p=cube: [p]))
-    fake.reload()
+    plugins.reload()
     with pytest.raises(dg.UnknownNameError) as info:
         dg.primitive("cubicl")
     message = str(info.value)
