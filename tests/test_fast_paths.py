@@ -18,7 +18,7 @@ def _with_fast_path() -> list[dg.Primitive]:
 def test_some_builtins_have_a_fast_path():
     """The fused primitives define a jvp fast path (otherwise the next test checks nothing)."""
     names = {p.name for p in _with_fast_path()}
-    assert {"affine", "sigmoid_cross_entropy"} <= names
+    assert {"affine", "sigmoid_cross_entropy", "mean_squared_error"} <= names
 
 
 ARGS = {
@@ -26,6 +26,7 @@ ARGS = {
                            rng.normal(size=2)),
     "sigmoid_cross_entropy": lambda rng: (rng.normal(size=(6, 1)) * 3,
                                           (rng.random(size=(6, 1)) > 0.5).astype(float)),
+    "mean_squared_error": lambda rng: (rng.normal(size=(7, 2)), rng.normal(size=(7, 2))),
 }
 
 

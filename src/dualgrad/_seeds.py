@@ -31,6 +31,41 @@ def offset(t: Any) -> int | None:
     return _OFFSETS.get(id(t))
 
 
+# ---- frozen data: tangents that depend on the data alone are computed once -------------------
+
+_MEMOS: dict[int, dict[Any, np.ndarray]] = {}
+
+# what one frozen array may keep: a few tangents, none larger than this
+_MEMO_ENTRIES = 4
+_MEMO_BYTES = 64 * 2**20
+
+
+def freeze(x: np.ndarray) -> np.ndarray:
+    """Declare that `x` keeps its values for as long as it lives, and make it read-only, so
+    rules may keep tangents computed from x alone (a dense layer's seeded tangent on a training
+    batch) and reuse them on the next step. Only for arrays whose memory nobody else can write:
+    a model's private copy of its data, or views of it. Returns `x`."""
+    key = id(x)
+    if key not in _MEMOS:
+        x.flags.writeable = False
+        _MEMOS[key] = {}
+        weakref.finalize(x, _MEMOS.pop, key, None)
+    return x
+
+
+def memo(x: Any) -> dict[Any, np.ndarray] | None:
+    """The store of tangents kept for the frozen array `x`, or None if x is not frozen."""
+    return _MEMOS.get(id(x))
+
+
+def remember(store: dict[Any, np.ndarray], key: Any, tangent: np.ndarray) -> None:
+    """Keep `tangent` in a frozen array's store, read-only (every user shares it), unless the
+    store is full or the tangent too large to keep."""
+    tangent.flags.writeable = False
+    if len(store) < _MEMO_ENTRIES and tangent.nbytes <= _MEMO_BYTES:
+        store[key] = tangent
+
+
 def rows(offset: int, directions: int, size: int) -> tuple[int, int]:
     """The directions lo..hi of a chunk of `directions` that fall on the `size` elements."""
     return max(0, offset), min(directions, offset + size)

@@ -520,6 +520,16 @@ class Model:
 
         n = x.shape[0]
         size = n if batch_size is None else min(int(batch_size), n)
+        # Batches that come back every epoch (all of x, or fixed slices of it) are frozen
+        # private copies when one pass covers every weight, so that tangents computed from the
+        # data alone (the first layer's seeded tangent) are computed once, not every step.
+        batches = None
+        if size == n or not shuffle:
+            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
+            if self._chunk_size(size) >= self._built_flat().size:
+                x, y = _seeds.freeze(x.copy()), y.copy()
+                batches = [(_seeds.freeze(x[i:i + size]), y[i:i + size])
+                           for i in range(0, n, size)]
         history = History()
         self.stop_training = False
         self._previous = None
@@ -532,12 +542,14 @@ class Model:
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in range(int(epochs)):
-                    order = self._rng.permutation(n) if shuffle and size < n else None
+                    if batches is None:
+                        order = self._rng.permutation(n)
+                        epoch_batches: Any = ((x[order[i:i + size]], y[order[i:i + size]])
+                                              for i in range(0, n, size))
+                    else:
+                        epoch_batches = batches
                     total = 0.0
-                    for start in range(0, n, size):
-                        rows = slice(start, start + size) if order is None \
-                            else order[start:start + size]
-                        xb, yb = (x, y) if size == n else (x[rows], y[rows])
+                    for xb, yb in epoch_batches:
                         total += self._step(xb, yb) * xb.shape[0]
                     logs = {"loss": total / n}
                     if val is not None:
@@ -560,7 +572,8 @@ class Model:
         return history
 
     def _step(self, x: np.ndarray, y: np.ndarray) -> float:
-        if self.optimizer.gradient_estimate == "forward":
+        opt = self._optimizer
+        if opt.gradient_estimate == "forward":
             value, grad = self._value_and_forward_gradient(x, y)
         else:
             value, grad = self._value_and_gradient(x, y)
@@ -572,7 +585,6 @@ class Model:
                 "last weights whose loss was finite. Lower the learning rate or check the "
                 "data's scale")
         flat = self._built_flat()
-        opt = self.optimizer
         extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else {}
         if opt.flat_weights:
             new, state = opt.update([grad], self._opt_state, [flat], **extra)
@@ -584,7 +596,7 @@ class Model:
                                     self._opt_state, self.get_weights(), **extra)
             new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
         # a finite sum means finite weights, unless the sum itself overflowed: look closer
-        if new_flat.shape != flat.shape or (not math.isfinite(new_flat.sum())
+        if new_flat.shape != flat.shape or (not math.isfinite(np.add.reduce(new_flat))
                                             and not np.isfinite(new_flat).all()):
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "

@@ -27,29 +27,53 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # One joint rule: the contributions add up in place in the first fresh product, and a
     # weight or bias carrying unit seeds adds its columns of x (or ones) without a product.
     tx, tw, tb = tangents
-    acc = None if tx is None else tx @ w
     # unit seeds are scattered only for the dense layer's own shapes: x (N, d), w (d, u),
     # b (u,); anything else broadcasts and takes the products
-    plain = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2
+    at_w = at_b = None
+    if type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2:
+        if tw is not None and np.shape(w) == (x.shape[1], out.shape[1]):
+            at_w = _seeds.offset(tw)
+        if tb is not None and np.shape(b) == (out.shape[1],):
+            at_b = _seeds.offset(tb)
+        if tx is None and (at_w is not None or tw is None) and (at_b is not None or tb is None):
+            # the tangent is the seeds' alone: a function of x, kept while x is frozen data
+            memo = _seeds.memo(x)
+            if memo is not None:
+                directions = (tw if tw is not None else tb).shape[0]
+                key = (directions, at_w, at_b, out.shape[1])
+                acc = memo.get(key)
+                if acc is None:
+                    acc = _seeded_affine(directions, out.shape, x, at_w, at_b)
+                    _seeds.remember(memo, key, acc)
+                return acc
+    acc = None if tx is None else tx @ w
     if tw is not None:
-        at = _seeds.offset(tw) if plain and np.shape(w) == (x.shape[1], out.shape[1]) else None
-        if at is None:
+        if at_w is None:
             # the direction axis of tw must sit in front of every batch axis of x
             xtw = x @ _align_batch(tw, w, x)
             acc = xtw if acc is None else _accumulate(acc, xtw)
         else:
             if acc is None:
                 acc = np.zeros((tw.shape[0], *out.shape))
-            _seeds.add_product(acc, x, at, out.shape[1])
+            _seeds.add_product(acc, x, at_w, out.shape[1])
     if tb is not None:
-        at = (_seeds.offset(tb) if plain and type(acc) is np.ndarray
-              and np.shape(b) == (out.shape[1],) else None)
-        if at is not None and acc is not None:
-            _seeds.add_bias(acc, at)
+        if at_b is not None and type(acc) is np.ndarray:
+            _seeds.add_bias(acc, at_b)
         elif acc is None:
             acc = np.broadcast_to(align(tb, out.ndim), (tb.shape[0], *out.shape))
         else:
             acc = _accumulate(acc, align(tb, out.ndim))
+    return acc
+
+
+def _seeded_affine(directions: int, shape: tuple[int, ...], x: np.ndarray, at_w: int | None,
+                   at_b: int | None) -> np.ndarray:
+    """The tangent of x @ w + b when w and b carry only unit seeds (either may be constant)."""
+    acc = np.zeros((directions, *shape))
+    if at_w is not None:
+        _seeds.add_product(acc, x, at_w, shape[1])
+    if at_b is not None:
+        _seeds.add_bias(acc, at_b)
     return acc
 
 
@@ -96,11 +120,25 @@ def _mse_slope(p: Any, y: Any) -> Any:
     return d * (2.0 / d.size)
 
 
+def _mse_jvp(tangents: Any, p: Any, y: Any) -> tuple[Any, Any]:
+    # value and slope share the residual
+    tp, ty = tangents
+    d = p - y
+    out = np.asarray(np.add.reduce(d * d, axis=None) / d.size)
+    d *= 2.0 / d.size  # d is fresh: the slope takes its place
+    tangent = None if tp is None else _contract(tp, d)
+    if ty is not None:
+        c = _contract(ty, d)
+        tangent = -c if tangent is None else tangent - c
+    return out, tangent
+
+
 # mean_squared_error(p, y) = mean((p - y)**2); its slope in p is 2 (p - y) / n, in y the negative
 mean_squared_error = Primitive(
     "mean_squared_error", _mse,
     lambda t, out, p, y: _contract(t, _mse_slope(p, y)),
-    lambda t, out, p, y: -_contract(t, _mse_slope(p, y)))
+    lambda t, out, p, y: -_contract(t, _mse_slope(p, y)),
+    jvp=_mse_jvp)
 
 
 def _sce_parts(z: Any, y: Any) -> tuple[Any, Any]:
