@@ -476,6 +476,10 @@ class Model:
         Every check on the arguments and the data runs before the first step, so a bad call
         leaves the model as it was. If the loss turns NaN or infinite, training stops with
         `NonFiniteLossError` and the model keeps its last finite weights.
+
+        When one pass covers every weight, batches that repeat every epoch (all of x, or
+        unshuffled slices) come from a private read-only copy of the data, so that tangents depending on the data alone are reused
+        from step to step; `x` and `y` themselves are never written.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ConfigError(f"epochs must be a positive int, got {epochs!r}")

@@ -31,9 +31,9 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # b (u,); anything else broadcasts and takes the products
     at_w = at_b = None
     if type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2:
-        if tw is not None and np.shape(w) == (x.shape[1], out.shape[1]):
+        if tw is not None and type(w) is np.ndarray and w.shape == (x.shape[1], out.shape[1]):
             at_w = _seeds.offset(tw)
-        if tb is not None and np.shape(b) == (out.shape[1],):
+        if tb is not None and type(b) is np.ndarray and b.shape == (out.shape[1],):
             at_b = _seeds.offset(tb)
         if tx is None and (at_w is not None or tw is None) and (at_b is not None or tb is None):
             # the tangent is the seeds' alone: a function of x, kept while x is frozen data
@@ -102,6 +102,8 @@ affine = Primitive("affine", _affine, joint=_affine_tangent, jvp=_affine_jvp)
 def _contract(t: Any, slope: Any) -> Any:
     """sum over the value axes of t * slope, where t has shape (T, *s) and s broadcasts to
     slope's shape."""
+    if type(t) is np.ndarray and type(slope) is np.ndarray and t.shape[1:] == slope.shape:
+        return t.reshape(t.shape[0], -1) @ slope.reshape(-1)  # the common case, first
     t = align(t, slope.ndim)
     if type(t) is np.ndarray and type(slope) is np.ndarray:
         if t.shape[1:] != slope.shape:
