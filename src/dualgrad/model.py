@@ -415,26 +415,22 @@ class Model:
         """The loss and its gradient, a flat vector in the weights' layout, at the model's
         weights or at the flat vector `flat`."""
         params = self._built_params() if flat is None else self._views(flat)
-        total = self._built_flat().size
+        total = self._flat.size  # type: ignore[union-attr]
         step = self._chunk_size(x.shape[0])
         if total == 0:  # a model without weights
             return float(self._loss_of(params, x, y)), np.zeros(0)
-        grad: np.ndarray | None = None if step >= total else np.empty(total)
-        value: Any = None
+        if step >= total:  # one pass: its tangent is the gradient
+            tag = new_tag()
+            value, grad = _value_and_tangent(
+                self._loss_of(self._seeded(0, total, tag, params), x, y), tag, total)
+            return float(value), grad.reshape(total)
+        grad = np.empty(total)
         for start in range(0, total, step):
             stop = min(start + step, total)
             tag = new_tag()
-            out = self._loss_of(self._seeded(start, stop, tag, params), x, y)
-            if type(out) is Variable and out.tag == tag:
-                value, tangent = out.value, out.tangent
-            else:  # the loss does not depend on these weights
-                value, tangent = out, np.zeros(stop - start)
-            if grad is None:  # one pass: its tangent is the gradient
-                grad = tangent if type(tangent) is np.ndarray and tangent.dtype == np.float64 \
-                    else np.asarray(tangent, dtype=np.float64)
-            else:
-                grad[start:stop] = tangent
-        return float(value), grad.reshape(total)  # type: ignore[union-attr]
+            value, grad[start:stop] = _value_and_tangent(
+                self._loss_of(self._seeded(start, stop, tag, params), x, y), tag, stop - start)
+        return float(value), grad
 
     def _value_and_forward_gradient(self, x: np.ndarray,
                                     y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -478,8 +474,9 @@ class Model:
         `NonFiniteLossError` and the model keeps its last finite weights.
 
         When one pass covers every weight, batches that repeat every epoch (all of x, or
-        unshuffled slices) come from a private read-only copy of the data, so that tangents depending on the data alone are reused
-        from step to step; `x` and `y` themselves are never written.
+        unshuffled slices) come from a private read-only copy of the data, so that tangents
+        depending on the data alone are reused from step to step; `x` and `y` themselves are
+        never written.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ConfigError(f"epochs must be a positive int, got {epochs!r}")
@@ -588,8 +585,8 @@ class Model:
                 f"the loss became {value} on a batch; training stopped and the model keeps the "
                 "last weights whose loss was finite. Lower the learning rate or check the "
                 "data's scale")
-        flat = self._built_flat()
-        extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else {}
+        flat: np.ndarray = self._flat  # type: ignore[assignment]
+        extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else _NO_EXTRA
         if opt.flat_weights:
             new, state = opt.update([grad], self._opt_state, [flat], **extra)
             new_flat = new[0]
@@ -600,8 +597,9 @@ class Model:
                                     self._opt_state, self.get_weights(), **extra)
             new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
         # a finite sum means finite weights, unless the sum itself overflowed: look closer
-        if new_flat.shape != flat.shape or (not math.isfinite(np.add.reduce(new_flat))
-                                            and not np.isfinite(new_flat).all()):
+        if new_flat.shape != flat.shape or (not math.isfinite(
+                sum(new_flat.tolist()) if new_flat.size <= 32 else np.add.reduce(new_flat))
+                and not np.isfinite(new_flat).all()):
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
@@ -609,8 +607,8 @@ class Model:
         # weights just scored are kept, in case the next loss is not finite
         if self._previous is None or self._previous.shape != flat.shape:
             self._previous = np.empty_like(flat)
-        np.copyto(self._previous, flat)
-        np.copyto(flat, new_flat)
+        self._previous[...] = flat
+        flat[...] = new_flat
         self._opt_state = state
         return value
 
@@ -717,6 +715,19 @@ def _logits_tail(last: Layer, loss: Loss) -> tuple[Layer, Loss] | None:
             and not loss.from_logits and loss.eps == _DEFAULT_EPS):
         return attrs.evolve(last, activation=None), LogLoss(from_logits=True)
     return None
+
+
+_NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
+
+
+def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.ndarray]:
+    """A pass's loss and its tangent along the pass's directions, as float64."""
+    if type(out) is Variable and out.tag == tag:
+        tangent = out.tangent
+        if type(tangent) is not np.ndarray or tangent.dtype != np.float64:
+            tangent = np.asarray(tangent, dtype=np.float64)
+        return out.value, tangent
+    return out, np.zeros(directions)  # the loss does not depend on these weights
 
 
 def _progress(epochs: int, verbose: bool) -> Any:
