@@ -528,7 +528,7 @@ class Model:
         if size == n or not shuffle:
             batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
             if self._chunk_size(size) >= self._built_flat().size:
-                x, y = _seeds.freeze(x.copy()), y.copy()
+                x = _seeds.freeze(x.copy())
                 batches = [(_seeds.freeze(x[i:i + size]), y[i:i + size])
                            for i in range(0, n, size)]
         history = History()
