@@ -532,6 +532,9 @@ class Model:
                 batches = [(_seeds.freeze(x[i:i + size]), y[i:i + size])
                            for i in range(0, n, size)]
         history = History()
+        losses = history.history.setdefault("loss", [])
+        if val is not None:
+            history.history["val_loss"] = []
         self.stop_training = False
         self._previous = None
         for cb in hooks:
@@ -552,12 +555,14 @@ class Model:
                     total = 0.0
                     for xb, yb in epoch_batches:
                         total += self._step(xb, yb) * xb.shape[0]
+                    history.epoch.append(epoch)
+                    losses.append(total / n)
+                    if val is None and not hooks and bar is None:
+                        continue  # nothing else to report (and no callback to stop training)
                     logs = {"loss": total / n}
                     if val is not None:
                         logs["val_loss"] = self.evaluate(*val)
-                    history.epoch.append(epoch)
-                    for key, value in logs.items():
-                        history.history.setdefault(key, []).append(value)
+                        history.history["val_loss"].append(logs["val_loss"])
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, self)
                     if bar is not None:
