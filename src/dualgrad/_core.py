@@ -9,10 +9,16 @@ Variables of smaller tags: that is how derivatives of derivatives work without t
 of different levels mixing. A primitive applied to Variables works on the largest tag among its
 arguments; the others are constants at that level and pass down, into the value computation,
 where the same logic runs again one level lower.
+
+Inside the engine a plain-array tangent may also be stored compactly, as a `_Rows`: only the
+directions (rows) that can be nonzero, every other row known to be zero. ``v[0]`` of an input
+seeded with the identity touches one direction of T, and its tangent is one row instead of T.
+The public `Variable.tangent` always gives the dense ``(T, *value.shape)`` array.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +31,10 @@ from ._errors import DualgradTypeError, ShapeError
 __all__ = ["Primitive", "Variable", "align", "new_tag"]
 
 _next_tag = itertools.count(1).__next__
+
+# Whether grad, jacobian and hessian seed their inputs as compact unit seeds (see `_Rows`);
+# False seeds dense arrays, and every tangent stays dense (the tests compare both).
+COMPACT_SEEDS = True
 
 # Python and NumPy scalars that need no inspection before they reach a NumPy function: NumPy
 # computes in floating point on each of them. Booleans and small integers are not among them,
@@ -117,10 +127,12 @@ class Variable:
         3.0
     """
 
-    __slots__ = ("tag", "tangent", "value")
+    # `_tangent` holds None, the dense tangent (an array, or a Variable of an outer level), or
+    # a `_Rows`; `tangent` is the dense view of it, the only one code outside this module sees
+    __slots__ = ("_tangent", "tag", "value")
 
     value: Any
-    tangent: Any
+    _tangent: Any
     tag: int
 
     def __init__(self, value: Any, tangent: Any = None, tag: int = 0) -> None:
@@ -133,17 +145,32 @@ class Variable:
             else:
                 tangent = _as_tangent(tangent, value)
         self.value = value
-        self.tangent = tangent
+        self._tangent = tangent
         self.tag = tag
 
     @classmethod
     def _make(cls, value: Any, tangent: Any, tag: int) -> Variable:
-        """Build a Variable from parts already known to be well formed (the hot path)."""
+        """Build a Variable from parts already known to be well formed (the hot path); the
+        tangent may be a `_Rows`."""
         v = object.__new__(cls)
         v.value = value
-        v.tangent = tangent
+        v._tangent = tangent
         v.tag = tag
         return v
+
+    @property
+    def tangent(self) -> Any:
+        """The tangents, shape ``(T, *value.shape)``, or None for a constant."""
+        t = self._tangent
+        if type(t) is _Rows:
+            if t.rows is None:
+                return t.data
+            t = self._tangent = t.dense()
+        return t
+
+    @tangent.setter
+    def tangent(self, tangent: Any) -> None:
+        self._tangent = tangent
 
     # ---- the blog's view and array-like attributes ------------------------------------------
 
@@ -162,7 +189,10 @@ class Variable:
     @property
     def num_directions(self) -> int:
         """T, the number of directions the tangent carries (0 for a constant)."""
-        return 0 if self.tangent is None else int(self.tangent.shape[0])
+        t = self._tangent
+        if type(t) is _Rows:
+            return t.total
+        return 0 if t is None else int(t.shape[0])
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -194,7 +224,7 @@ class Variable:
             yield self[i]
 
     def __repr__(self) -> str:
-        if self.tangent is None:
+        if self._tangent is None:
             return f"Variable({self.value!r})"
         return f"Variable({self.value!r}, tangent={self.tangent!r}, tag={self.tag})"
 
@@ -282,7 +312,7 @@ class Variable:
         # would vanish, and the derivative silently become 0
         v: Any = self
         while isinstance(v, Variable):
-            if v.tangent is not None:
+            if v._tangent is not None:
                 raise DualgradTypeError(
                     "float() of a Variable that carries a tangent would drop it (math.sin(v) "
                     "and np.float64(v) call float()); use dualgrad's or NumPy's functions "
@@ -473,7 +503,7 @@ class Primitive:
                 if a.dtype.kind != "f":  # booleans and integers become floats in _checked
                     return self(*self._checked(args), **params)
             elif ta is Variable:
-                if a.tag > tag and a.tangent is not None:
+                if a.tag > tag and a._tangent is not None:
                     tag = a.tag
             elif ta not in _PLAIN_SCALARS:
                 return self(*self._checked(args), **params)
@@ -496,7 +526,7 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Variable):
                 if type(a) is not Variable:
-                    a = Variable._make(a.value, a.tangent, a.tag)
+                    a = Variable._make(a.value, a._tangent, a.tag)
                 floats.append(a.primal().dtype)
             elif type(a) is not float and type(a) is not int:  # Python's numbers stay weak
                 a = _as_real(a, f"{self.name} (argument {i}, with {_describe(args)})")
@@ -521,11 +551,14 @@ class Primitive:
     def _tangents(self, tag: int, args: tuple[Any, ...]) -> list[Any]:
         """Each argument's tangent at `tag` (None for constants), for the rules that take them
         all at once; these would broadcast 1 direction against 3 without a word, so the
-        numbers of directions are checked here, in the same pass (the hot path of training)."""
+        numbers of directions are checked here, in the same pass (the hot path of training).
+
+        A compact tangent (a `_Rows`, which has no shape) raises AttributeError, at no cost to
+        dense ones: the callers then turn to `_compact_tangents`."""
         tangents: list[Any] = []
         directions = -1
         for a in args:
-            t = a.tangent if type(a) is Variable and a.tag == tag else None
+            t = a._tangent if type(a) is Variable and a.tag == tag else None
             if t is not None and t.shape[0] != directions:
                 if directions >= 0:
                     raise _mixed_directions(self.name, directions, t.shape[0])
@@ -533,18 +566,90 @@ class Primitive:
             tangents.append(t)
         return tangents
 
+    def _compact_tangents(self, tag: int, args: tuple[Any, ...], primals: Sequence[Any]
+                          ) -> tuple[list[Any], Any, int] | None:
+        """`_tangents` when some are compact: the tangents on one row set, the union of theirs
+        (or dense, for rules not known to take compact tangents), those rows (None: all
+        directions), and the number of directions. None when no tangent is compact."""
+        tangents: list[Any] = []
+        directions = -1
+        compact = False
+        for a in args:
+            t = a._tangent if type(a) is Variable and a.tag == tag else None
+            if t is not None:
+                compact = compact or type(t) is _Rows
+                n = t.total if type(t) is _Rows else t.shape[0]
+                if n != directions:
+                    if directions >= 0:
+                        raise _mixed_directions(self.name, directions, n)
+                    directions = n
+            tangents.append(t)
+        if not compact:
+            return None
+        return _common_rows(tangents, directions, self._takes_rows(primals))
+
+    def _takes_rows(self, primals: Sequence[Any]) -> bool:
+        """Whether this primitive's rules may run on compact tangents here: its rules treat
+        the direction axis as a batch axis, and no primal is an outer Variable (the rules
+        would give Variables, which stay dense)."""
+        return self in _rows_rules() and not any(type(a) is Variable for a in primals)
+
+    def _rule_on_rows(self, rule: Rule, t: _Rows, out: Any, primals: Sequence[Any],
+                      params: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """A rule's contribution for a compact tangent: (the array it ran on, the rows of the
+        contribution, the contribution)."""
+        if self._takes_rows(primals):
+            src, rows = t.data, t.rows
+        else:
+            src, rows = t.dense(), None
+        x = align(src, out.ndim) if self.elementwise and src.ndim <= out.ndim else src
+        c = rule(x, out, *primals, **params)
+        if rows is not None and type(c) is not np.ndarray:  # not a plain array: stay dense
+            src, rows = t.dense(), None
+            x = align(src, out.ndim) if self.elementwise and src.ndim <= out.ndim else src
+            c = rule(x, out, *primals, **params)
+        return src, rows, c
+
+    def _unit_tangent(self, rule: Rule, t: _Rows, out: Any, x: Any, params: dict[str, Any]
+                      ) -> Any:
+        """The tangent of getitem or a reshape of unit seeds, restricted to the directions its
+        elements carry; None when that is all of them or none, where the usual rule serves."""
+        if self is not _p.getitem:  # reshape, squeeze, expand_dims keep the order of elements
+            return _Rows(t.data.reshape((t.data.shape[0], *out.shape)), t.rows, t.total, t.unit)
+        # the direction of each picked element: its flat position in x, shifted
+        directions = np.arange(x.size).reshape(x.shape)[params["index"]].reshape(-1) + t.unit
+        rows, unit = _directions_of(directions, t.total)
+        if rows is None:
+            if unit is None or t.rows is not None:
+                return None
+            # every direction, in order (x[:], x[...]): still unit seeds
+            return _Rows(rule(t.data, out, x, **params), None, t.total, unit)
+        # the seed's rows for those directions, then the usual rule: views for basic indices
+        at = rows if t.rows is None else np.searchsorted(t.rows, rows)
+        run = _run(at)
+        seeds = t.data[at if run is None else run]
+        return _Rows(rule(seeds, out, x, **params), rows, t.total, unit)
+
     def _jvp_fast(self, tag: int, args: tuple[Any, ...], primals: list[Any],
                   params: dict[str, Any]) -> Variable:
-        tangents = self._tangents(tag, args)
+        try:
+            tangents, rows = self._tangents(tag, args), None
+        except AttributeError:
+            compact = self._compact_tangents(tag, args, primals)
+            if compact is None:
+                raise
+            tangents, rows, directions = compact
         try:
             out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
         except ValueError as exc:
             raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: {exc}") from exc
+        if rows is not None:
+            tangent = _Rows(tangent, rows, directions)
         return Variable._make(out if type(out) is np.ndarray else np.asarray(out), tangent, tag)
 
     def _apply(self, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
         # The value: the primals at this level, which may still be Variables of outer levels.
-        primals = [a.value if type(a) is Variable and (a.tag == tag or a.tangent is None)
+        primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
         for a in primals:
             if type(a) is Variable:
@@ -556,22 +661,33 @@ class Primitive:
             out = self._evaluate(primals, params)
 
         if self.joint is not None:
-            return Variable._make(out, self.joint(self._tangents(tag, args), out, *primals,
-                                                  **params), tag)
+            try:
+                tangents = self._tangents(tag, args)
+            except AttributeError:
+                compact = self._compact_tangents(tag, args, primals)
+                if compact is None:
+                    raise
+                tangents, common, total = compact
+                t = self.joint(tangents, out, *primals, **params)
+                return Variable._make(out, t if common is None else _Rows(t, common, total),
+                                      tag)
+            return Variable._make(out, self.joint(tangents, out, *primals, **params), tag)
 
         # The tangent: each differentiated argument's contribution, summed.
         tangent: Any = None
+        directions: Any = None
+        fresh: Any = None
         jvps = self.jvps
         for i, a in enumerate(args):
-            if type(a) is not Variable or a.tag != tag or a.tangent is None:
+            if type(a) is not Variable or a.tag != tag or a._tangent is None:
                 continue
-            t = a.tangent
+            t = a._tangent
+            if type(t) is _Rows:  # a compact tangent: the sum goes on in _sum_rows
+                return self._sum_rows(tag, args, primals, out, params, i, tangent, directions,
+                                      fresh)
             rule = jvps[i] if i < len(jvps) else None
             if rule is None:
-                raise NotImplementedError(
-                    f"primitive {self.name!r} has no derivative rule for argument {i}; "
-                    "differentiate with respect to another argument, or register a rule"
-                )
+                raise _no_rule(self.name, i)
             if self.elementwise and t.ndim <= out.ndim:
                 t = align(t, out.ndim)
             c = rule(t, out, *primals, **params)
@@ -579,7 +695,7 @@ class Primitive:
                 tangent, directions = c, t.shape[0]
                 # a contribution that owns its memory and is no argument's tangent is fresh:
                 # the next ones may be added into it instead of allocating another array
-                fresh = type(c) is np.ndarray and c.base is None and c is not a.tangent \
+                fresh = type(c) is np.ndarray and c.base is None and c is not a._tangent \
                     and c.shape == (directions, *out.shape)
             elif t.shape[0] != directions:
                 raise _mixed_directions(self.name, directions, t.shape[0])
@@ -593,6 +709,124 @@ class Primitive:
                        else _p.broadcast_to(tangent, shape=shape))
         return Variable._make(out, tangent, tag)
 
+    def _sum_rows(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any,
+                  params: dict[str, Any], start: int, tangent: Any, directions: Any,
+                  fresh: Any) -> Variable:
+        """The rest of `_apply`'s sum from argument `start` on, whose tangent is compact;
+        `tangent` is the dense sum of the contributions before it (None if there are none).
+        `rows` are the directions the sum is restricted to (None: all of them)."""
+        if tangent is None and self in _p.arithmetic.INTO and self._takes_rows(primals):
+            summed = self._sum_into(tag, args, primals, out)
+            if summed is not None:
+                return summed
+        rows: Any = None
+        jvps = self.jvps
+        for i in range(start, len(args)):
+            a = args[i]
+            if type(a) is not Variable or a.tag != tag or a._tangent is None:
+                continue
+            t = a._tangent
+            rule = jvps[i] if i < len(jvps) else None
+            if rule is None:
+                raise _no_rule(self.name, i)
+            if type(t) is _Rows:
+                if t.unit is not None and len(args) == 1 and self in _unit_maps():
+                    unit = self._unit_tangent(rule, t, out, primals[0], params)
+                    if unit is not None:
+                        return Variable._make(out, unit, tag)
+                n = t.total
+                src, r, c = self._rule_on_rows(rule, t, out, primals, params)
+            else:
+                src, r, n = t, None, t.shape[0]
+                if self.elementwise and t.ndim <= out.ndim:
+                    t = align(t, out.ndim)
+                c = rule(t, out, *primals, **params)
+            if tangent is None:
+                tangent, directions, rows = c, n, r
+                fresh = type(c) is np.ndarray and c.base is None and c is not src \
+                    and c.shape == (n if r is None else len(r), *out.shape)
+            elif n != directions:
+                raise _mixed_directions(self.name, directions, n)
+            elif r is not rows:
+                tangent, rows, fresh = _combine(tangent, rows, fresh, c, r, directions,
+                                                out.shape)
+            elif fresh and type(c) is np.ndarray:
+                tangent += c
+            else:
+                tangent = tangent + c
+        if tangent.shape[1:] != out.shape:
+            shape = (directions if rows is None else len(rows), *out.shape)
+            tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
+                       else _p.broadcast_to(tangent, shape=shape))
+        if rows is None:
+            return Variable._make(out, tangent, tag)
+        return Variable._make(out, _Rows(tangent, rows, directions), tag)
+
+
+    def _sum_into(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any
+                  ) -> Variable | None:
+        """add, subtract or multiply of two tangents on different rows, each contribution
+        written straight into one array of the union of the rows (or of every direction), with
+        no array of its own; None where `_sum_rows` does as well (the same rows, overlapping
+        compact rows, rows that are no run)."""
+        parts = []
+        for i, a in enumerate(args):
+            if type(a) is not Variable or a.tag != tag or a._tangent is None:
+                continue
+            t = a._tangent
+            if type(t) is _Rows:
+                parts.append((i, t.data, t.rows, t.total))
+            elif type(t) is np.ndarray:
+                parts.append((i, t, None, t.shape[0]))
+            else:
+                return None
+        if len(parts) != 2:
+            return None
+        (i, t, rows, n), (j, u, r, m) = parts
+        if n != m:
+            raise _mixed_directions(self.name, n, m)
+        if rows is not None and r is not None and len(rows) == len(r) \
+                and np.array_equal(rows, r):
+            return None
+        union = None if rows is None or r is None else _union(rows, r)
+        if union is not None and len(union) == n:
+            union = None
+        size = n if union is None else len(union)
+        at, at_u = _positions(rows, union, size), _positions(r, union, size)
+        if at_u is None:  # the one that covers every row goes first
+            i, t, at, j, u, at_u = j, u, at_u, i, t, at
+        views = [_run(at), _run(at_u)]
+        if at is not None and (len(at) + len(at_u) != size or views[0] is None):
+            return None
+        acc = np.empty((size, *out.shape), dtype=np.result_type(out, t, u))
+        into = _p.arithmetic.INTO[self]
+        x, y = primals
+        ndim = out.ndim
+        into[i](align(t, ndim), acc if at is None else acc[views[0]], x, y)
+        if at is not None and views[1] is not None:  # disjoint: the second fills its own rows
+            into[j](align(u, ndim), acc[views[1]], x, y)
+        else:  # added to the first, or written to rows that are no run
+            _put(acc, at_u, self.jvps[j](align(u, ndim), out, x, y),  # type: ignore[misc]
+                 add=at is None)
+        if union is None:
+            return Variable._make(out, acc, tag)
+        return Variable._make(out, _Rows(acc, union, n), tag)
+
+
+def _run(at: Any) -> slice | None:
+    """Positions that are one run as a slice (all of them: the whole axis); None otherwise."""
+    if at is None:
+        return slice(None)
+    lo = int(at[0])
+    return slice(lo, lo + len(at)) if int(at[-1]) - lo + 1 == len(at) else None
+
+
+def _no_rule(name: str, i: int) -> NotImplementedError:
+    return NotImplementedError(
+        f"primitive {name!r} has no derivative rule for argument {i}; "
+        "differentiate with respect to another argument, or register a rule"
+    )
+
 
 def _mixed_directions(name: str, first: int, other: int) -> ShapeError:
     return ShapeError(
@@ -600,6 +834,175 @@ def _mixed_directions(name: str, first: int, other: int) -> ShapeError:
         f"and {other}); seed every input of one differentiation with the same number of "
         "directions"
     )
+
+
+# ---- compact tangents: only the directions that can be nonzero ----------------------------------
+
+class _Rows:
+    """A tangent stored by the directions it can touch: ``data[i]`` is the tangent along
+    direction ``rows[i]``, and along every other of the `total` directions it is zero.
+
+    `rows` are sorted, unique and fewer than `total`; `data`, shape ``(len(rows), *shape)``,
+    is a plain float ndarray (a tangent that is a Variable always stays dense). `unit` marks unit
+    seeds: direction k is the unit vector of flat element ``k - unit`` of the value (zero where
+    that element does not exist). Unit seeds may cover every direction, with ``rows=None`` and
+    `data` the dense tangent; indexing them gives compact tangents.
+    """
+
+    __slots__ = ("data", "rows", "total", "unit")
+
+    def __init__(self, data: np.ndarray, rows: np.ndarray | None, total: int,
+                 unit: int | None = None) -> None:
+        self.data = data
+        self.rows = rows
+        self.total = total
+        self.unit = unit
+
+    def dense(self) -> np.ndarray:
+        """The tangent with every direction, shape ``(total, *shape)``."""
+        if self.rows is None:
+            return self.data
+        return _spread(self.data, self.rows, None, self.total)
+
+
+def unit_seeds(data: np.ndarray, rows: np.ndarray | None, total: int, unit: int) -> _Rows:
+    """Unit seeds, for the transformations that build them (see `_Rows`)."""
+    return _Rows(data, rows, total, unit)
+
+
+def stored_rows(v: Any) -> int | None:
+    """How many directions `v`'s tangent is stored with when it is compact, None when dense
+    (for tests that check the compact path is taken)."""
+    t = v._tangent if isinstance(v, Variable) else None
+    return len(t.rows) if type(t) is _Rows and t.rows is not None else None
+
+
+@functools.cache
+def _rows_rules() -> frozenset[Primitive]:
+    # The built-in primitives whose rules may run on compact tangents: each is linear in the
+    # tangent and treats the direction axis as a batch axis, whatever its length. The fused
+    # ones are left dense (their rules recognise unit seeds by the dense arrays), and so are
+    # primitives from elsewhere, whose rules were written for all T directions.
+    return frozenset(_p.BUILTIN_PRIMITIVES) - {
+        _p.affine, _p.mean_squared_error, _p.sigmoid_cross_entropy}
+
+
+@functools.cache
+def _unit_maps() -> frozenset[Primitive]:
+    # the primitives that move a unit seed's elements without mixing them
+    return frozenset({_p.getitem, _p.reshape, _p.squeeze, _p.expand_dims})
+
+
+def _directions_of(directions: np.ndarray, total: int) -> tuple[np.ndarray | None, int | None]:
+    """The sorted distinct directions among `directions` in 0..total-1, None when that is none
+    or all of them; and, when they are one increasing run covering every element, its first
+    direction (the elements are unit seeds again)."""
+    size = directions.size
+    if size == 0:
+        return None, None
+    first = int(directions[0])
+    if first >= 0 and first + size <= total and (
+            size == 1 or bool((np.diff(directions) == 1).all())):
+        return (np.arange(first, first + size) if size < total else None), first
+    rows = np.unique(directions[(directions >= 0) & (directions < total)])
+    return (rows if 0 < len(rows) < total else None), None
+
+
+def _put(acc: np.ndarray, at: Any, c: Any, add: bool) -> None:
+    """acc[at] = c, or += c; `at` are sorted unique positions on acc's first axis, None for
+    all of them. A run of consecutive positions is written through a view."""
+    if at is not None and len(at) == 0:
+        return
+    where = _run(at)
+    if where is None:
+        where = at
+    if add:
+        acc[where] += c
+    else:
+        acc[where] = c
+
+
+def _spread(data: Any, rows: np.ndarray, union: np.ndarray | None, total: int) -> np.ndarray:
+    """A compact tangent on `rows` spread onto the rows `union` (None: all `total` directions),
+    zeros elsewhere."""
+    size = total if union is None else len(union)
+    out = np.zeros((size, *data.shape[1:]), dtype=data.dtype)
+    _put(out, rows if union is None else np.searchsorted(union, rows), data, add=False)
+    return out
+
+
+def _common_rows(tangents: list[Any], directions: int, compact: bool
+                 ) -> tuple[list[Any], Any, int]:
+    """Tangents (some compact) on one row set, the union of theirs; dense when that is every
+    direction, when one of them is dense, or when `compact` is false."""
+    union: Any = None
+    if compact:
+        for t in tangents:
+            if t is None:
+                continue
+            if type(t) is not _Rows or t.rows is None:
+                union = None
+                break
+            union = t.rows if union is None else _union(union, t.rows)
+    if union is None or len(union) == directions:
+        return [t.dense() if type(t) is _Rows else t for t in tangents], None, directions
+    return [t if t is None else t.data if len(t.rows) == len(union)
+            else _spread(t.data, t.rows, union, directions) for t in tangents], union, directions
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a is b or (len(a) == len(b) and np.array_equal(a, b)):
+        return a
+    return np.union1d(a, b)
+
+
+def _combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
+             shape: tuple[int, ...]) -> tuple[Any, Any, bool]:
+    """acc + c for contributions restricted to different rows (None: all directions):
+    ``(sum, its rows, whether the sum is fresh)``. The sum covers the union of the rows,
+    dense when that is every direction."""
+    if rows is not None and r is not None and len(r) == len(rows) and np.array_equal(rows, r):
+        # the same rows
+        if fresh and type(c) is np.ndarray:
+            acc += c
+            return acc, rows, True
+        return acc + c, rows, False
+    if type(acc) is not np.ndarray or type(c) is not np.ndarray:
+        # a tangent that is a Variable of an outer level: spread the compact one, add densely
+        if rows is not None:
+            acc = _spread(acc, rows, None, directions)
+        if r is not None:
+            c = _spread(c, r, None, directions)
+        return acc + c, None, False
+    union = None if rows is None or r is None else _union(rows, r)
+    if union is not None and len(union) == directions:
+        union = None
+    size = directions if union is None else len(union)
+    if fresh and (rows is None if union is None else len(rows) == len(union)):
+        # c's rows are among acc's, which is full-sized and fresh: add c in place
+        _put(acc, r if union is None or r is None else np.searchsorted(union, r), c, add=True)
+        return acc, union, True
+    at, at_c = _positions(rows, union, size), _positions(r, union, size)
+    dtype = np.result_type(acc, c)
+    if at_c is None:  # c covers every row: write it first (the sum is the same)
+        acc, at, c, at_c = c, at_c, acc, at
+    if at is None or len(at) + len(at_c) == size:
+        # the first part covers every row, or the two are disjoint and cover them together
+        out = np.empty((size, *shape), dtype=dtype)
+        _put(out, at, acc, add=False)
+        _put(out, at_c, c, add=at is None)
+    else:
+        out = np.zeros((size, *shape), dtype=dtype)
+        _put(out, at, acc, add=False)
+        _put(out, at_c, c, add=True)
+    return out, union, True
+
+
+def _positions(rows: Any, union: Any, size: int) -> Any:
+    """Where `rows` sit among `union` (None: all directions); None when they are all of them."""
+    if rows is None or len(rows) == size:
+        return None
+    return rows if union is None else np.searchsorted(union, rows)
 
 
 # The built-in primitives are defined with `Primitive` and so import this module; Variable's

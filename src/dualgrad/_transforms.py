@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError, ShapeError
@@ -25,8 +26,10 @@ def _as_input(x: Any, what: str) -> Any:
 
 def _split(out: Any, tag: int, directions: int) -> tuple[Any, Any]:
     """The value of `out` and its tangent at `tag` (zeros where out does not depend on it)."""
-    if isinstance(out, Variable) and out.tag == tag and out.tangent is not None:
-        return out.value, out.tangent
+    if isinstance(out, Variable) and out.tag == tag:
+        tangent = out.tangent  # dense, whatever the engine stored
+        if tangent is not None:
+            return out.value, tangent
     if isinstance(out, Variable) and out.tangent is None:
         out = out.value
     value = _as_input(out, "the differentiated function's output")
@@ -141,9 +144,17 @@ def _seeded(x: Any, offset: int, start: int, stop: int, tag: int) -> Any:
     if lo >= hi:
         return x
     dtype = x.primal().dtype if isinstance(x, Variable) else x.dtype
-    seed = np.zeros((stop - start, n), dtype=dtype)
-    seed[np.arange(lo - start, hi - start), np.arange(lo - offset, hi - offset)] = 1
-    return Variable._make(x, seed.reshape((stop - start, *x.shape)), tag)
+    if not _core.COMPACT_SEEDS:
+        seed = np.zeros((stop - start, n), dtype=dtype)
+        seed[np.arange(lo - start, hi - start), np.arange(lo - offset, hi - offset)] = 1
+        return Variable._make(x, seed.reshape((stop - start, *x.shape)), tag)
+    # Marked as unit seeds, stored with the directions that touch x only: x[0] then carries
+    # one direction, not stop - start of which all but one are zero.
+    block = np.zeros((hi - lo, n), dtype=dtype)
+    block[np.arange(hi - lo), np.arange(lo - offset, hi - offset)] = 1
+    rows = None if hi - lo == stop - start else np.arange(lo - start, hi - start)
+    return Variable._make(x, _core.unit_seeds(block.reshape((hi - lo, *x.shape)), rows,
+                                              stop - start, offset - start), tag)
 
 
 def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,16 @@ multiply = Primitive("multiply", np.multiply,
 divide = Primitive("divide", np.divide,
                    lambda t, out, x, y: t / y,
                    lambda t, out, x, y: t * (-out / y), elementwise=True)
+
+
+# The rules above, written into an array `o` the engine hands them: a sum of contributions on
+# different directions then fills one array of their union instead of allocating each first.
+INTO: dict[Primitive, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    add: (lambda t, o, x, y: np.copyto(o, t), lambda t, o, x, y: np.copyto(o, t)),
+    subtract: (lambda t, o, x, y: np.copyto(o, t), lambda t, o, x, y: np.negative(t, out=o)),
+    multiply: (lambda t, o, x, y: np.multiply(t, y, out=o),
+               lambda t, o, x, y: np.multiply(x, t, out=o)),
+}
 
 
 # ---- powers -------------------------------------------------------------------------------------
