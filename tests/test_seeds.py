@@ -155,3 +155,28 @@ def test_affine_reuses_the_seeded_tangent_of_frozen_data():
         np.testing.assert_array_equal(reference[k][:, j], plain[:, i])
     np.testing.assert_array_equal(reference[6:, :, :], np.broadcast_to(np.eye(2)[:, None, :],
                                                                         (2, 5, 2)))
+
+
+def test_frozen_data_keeps_one_tangent_per_set_of_seeds():
+    """Other seeds on the same frozen x (another chunk layout, another model) get their own
+    tangent, equal to the dense products of unmarked seeds on ordinary data."""
+    rng = np.random.default_rng(8)
+    plain = rng.normal(size=(4, 2))
+    frozen = _seeds.freeze(plain.copy())
+    w, b = rng.normal(size=(2, 3)), rng.normal(size=3)
+    tag = dg._core.new_tag()
+
+    def tangent(x, offset, marked):
+        # 12 directions; the 9 weights (w's 6, then b's 3) take directions offset..offset+8
+        seeds = np.zeros((12, 9))
+        seeds[np.arange(9) + offset, np.arange(9)] = 1.0
+        tw = np.ascontiguousarray(seeds[:, :6].reshape(12, 2, 3))
+        tb = np.ascontiguousarray(seeds[:, 6:])
+        if marked:
+            tw, tb = _seeds.mark(tw, offset), _seeds.mark(tb, offset + 6)
+        return dg.primitives.affine(x, dg.Variable._make(w, tw, tag),
+                                    dg.Variable._make(b, tb, tag)).tangent
+
+    for offset in (0, 1, 3, 0):
+        np.testing.assert_allclose(tangent(frozen, offset, True), tangent(plain, offset, False),
+                                   rtol=0, atol=1e-15)

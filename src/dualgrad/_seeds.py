@@ -33,7 +33,7 @@ def offset(t: Any) -> int | None:
 
 # ---- frozen data: tangents that depend on the data alone are computed once -------------------
 
-_MEMOS: dict[int, dict[Any, np.ndarray]] = {}
+_MEMOS: dict[int, dict[Any, tuple[Any, ...]]] = {}
 
 # what one frozen array may keep: a few tangents, none larger than this
 _MEMO_ENTRIES = 4
@@ -53,17 +53,19 @@ def freeze(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def memo(x: Any) -> dict[Any, np.ndarray] | None:
+def memo(x: Any) -> dict[Any, tuple[Any, ...]] | None:
     """The store of tangents kept for the frozen array `x`, or None if x is not frozen."""
     return _MEMOS.get(id(x))
 
 
-def remember(store: dict[Any, np.ndarray], key: Any, tangent: np.ndarray) -> None:
-    """Keep `tangent` in a frozen array's store, read-only (every user shares it), unless the
-    store is full or the tangent too large to keep."""
+def remember(store: dict[Any, tuple[Any, ...]], key: Any, tangent: np.ndarray,
+             *alive: Any) -> None:
+    """Keep `tangent` in a frozen array's store as ``(tangent, *alive)``, read-only (every user
+    shares it), unless the store is full or the tangent too large to keep. The objects `alive`
+    are kept alive with it, so that a key made of their ids cannot be taken by other objects."""
     tangent.flags.writeable = False
     if len(store) < _MEMO_ENTRIES and tangent.nbytes <= _MEMO_BYTES:
-        store[key] = tangent
+        store[key] = (tangent, *alive)
 
 
 def rows(offset: int, directions: int, size: int) -> tuple[int, int]:

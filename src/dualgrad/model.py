@@ -423,7 +423,7 @@ class Model:
             tag = new_tag()
             value, grad = _value_and_tangent(
                 self._loss_of(self._seeded(0, total, tag, params), x, y), tag, total)
-            return float(value), grad.reshape(total)
+            return float(value), grad if grad.shape == (total,) else grad.reshape(total)
         grad = np.empty(total)
         for start in range(0, total, step):
             stop = min(start + step, total)
@@ -601,10 +601,10 @@ class Model:
             new, state = opt.update([g for gs in self._views(grad) for g in gs],
                                     self._opt_state, self.get_weights(), **extra)
             new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
-        # a finite sum means finite weights, unless the sum itself overflowed: look closer
-        if new_flat.shape != flat.shape or (not math.isfinite(
-                sum(new_flat.tolist()) if new_flat.size <= 32 else np.add.reduce(new_flat))
-                and not np.isfinite(new_flat).all()):
+        # a finite sum of squares means finite weights, unless the sum itself overflowed: then
+        # look closer
+        if new_flat.shape != flat.shape or (not math.isfinite(new_flat.dot(new_flat))
+                                            and not np.isfinite(new_flat).all()):
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")

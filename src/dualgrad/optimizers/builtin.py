@@ -39,6 +39,8 @@ class SGD(Optimizer):
     def update(self, grads: Sequence[np.ndarray], state: SGDState,
                params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], SGDState]:
         if not self.momentum:
+            if len(params) == 1:  # the flat vector a Model hands over
+                return [params[0] - self.lr * grads[0]], state
             return [w - self.lr * g for w, g in zip(params, grads)], state
         velocity = tuple(self.momentum * v - self.lr * g for v, g in zip(state.velocity, grads))
         if self.nesterov:
