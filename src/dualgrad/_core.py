@@ -494,6 +494,47 @@ class Primitive:
         return f"<dualgrad.Primitive {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        if self.jvp is not None:
+            # The hottest path, in one pass over the arguments: a primitive with a `jvp`, on
+            # float arrays, numbers and Variables of one differentiation with dense tangents.
+            # Anything else (more than one differentiation, compact or nested tangents, other
+            # types, mismatched directions) leaves the loop for the general path below.
+            primals: list[Any] = []
+            tangents: list[Any] = []
+            tag = directions = -1
+            for a in args:
+                ta = type(a)
+                if ta is Variable:
+                    t = a._tangent
+                    if t is not None:
+                        if type(t) is not np.ndarray:
+                            break
+                        if directions < 0:
+                            tag, directions = a.tag, t.shape[0]
+                        elif a.tag != tag or t.shape[0] != directions:
+                            break
+                    a = a.value
+                    if type(a) is Variable:
+                        break
+                elif ta is np.ndarray:
+                    if a.dtype.kind != "f":
+                        break
+                    t = None
+                elif ta in _PLAIN_SCALARS:
+                    t = None
+                else:
+                    break
+                primals.append(a)
+                tangents.append(t)
+            else:
+                if tag >= 0:
+                    try:
+                        out, tangent = self.jvp(tangents, *primals, **params)
+                    except ValueError as exc:
+                        raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: "
+                                         f"{exc}") from exc
+                    return Variable._make(out if type(out) is np.ndarray else np.asarray(out),
+                                          tangent, tag)
         # The hot path: find the innermost differentiation among the arguments, checking on
         # the way that each is something NumPy can compute with.
         tag = -1
@@ -508,8 +549,6 @@ class Primitive:
             elif ta not in _PLAIN_SCALARS:
                 return self(*self._checked(args), **params)
         if tag >= 0:
-            if self.jvp is not None:
-                return self._jvp_direct(tag, args, params)
             return self._apply(tag, args, params)
         for a in args:
             if type(a) is Variable:
@@ -631,39 +670,6 @@ class Primitive:
         run = _run(at)
         seeds = t.data[at if run is None else run]
         return _Rows(rule(seeds, out, x, **params), rows, t.total, unit)
-
-    def _jvp_direct(self, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
-        """The `jvp` fast path for the common case, in one pass over the arguments: plain
-        values with dense array tangents, checked to carry one number of directions. Anything
-        else (outer differentiations, compact or nested tangents) takes the general path."""
-        primals: list[Any] = []
-        tangents: list[Any] = []
-        directions = -1
-        for a in args:
-            if type(a) is Variable:
-                t = a._tangent
-                if a.tag == tag:
-                    if t is not None:
-                        if type(t) is not np.ndarray:
-                            return self._apply(tag, args, params)
-                        if t.shape[0] != directions:
-                            if directions >= 0:
-                                raise _mixed_directions(self.name, directions, t.shape[0])
-                            directions = t.shape[0]
-                elif t is not None:
-                    return self._apply(tag, args, params)
-                a = a.value
-                if type(a) is Variable:
-                    return self._apply(tag, args, params)
-            else:
-                t = None
-            primals.append(a)
-            tangents.append(t)
-        try:
-            out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
-        except ValueError as exc:
-            raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: {exc}") from exc
-        return Variable._make(out if type(out) is np.ndarray else np.asarray(out), tangent, tag)
 
     def _jvp_fast(self, tag: int, args: tuple[Any, ...], primals: list[Any],
                   params: dict[str, Any]) -> Variable:
