@@ -423,7 +423,7 @@ class Model:
             tag = new_tag()
             value, grad = _value_and_tangent(
                 self._loss_of(self._seeded(0, total, tag, params), x, y), tag, total)
-            return float(value), grad if grad.shape == (total,) else grad.reshape(total)
+            return float(value), grad.reshape(total)
         grad = np.empty(total)
         for start in range(0, total, step):
             stop = min(start + step, total)
@@ -729,8 +729,9 @@ def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.nda
     """A pass's loss and its tangent along the pass's directions, as float64."""
     if type(out) is Variable and out.tag == tag:
         tangent = out.tangent
-        if type(tangent) is not np.ndarray or tangent.dtype != np.float64:
-            tangent = np.asarray(tangent, dtype=np.float64)
+        if type(tangent) is not np.ndarray or tangent.dtype != np.float64 \
+                or not tangent.flags.writeable:  # (a tangent kept for frozen data is shared)
+            tangent = np.array(tangent, dtype=np.float64)
         return out.value, tangent
     return out, np.zeros(directions)  # the loss does not depend on these weights
 
