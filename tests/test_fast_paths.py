@@ -78,3 +78,17 @@ def test_fgd_trains():
                      seed=0)
     history = model.fit(x, y, epochs=400, verbose=False)
     assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+
+
+def test_mean_squared_error_of_float32_sums_pairwise():
+    """float32 residuals are summed pairwise (a dot product would lose digits at this size)."""
+    d = np.random.default_rng(3).normal(size=2_000_000).astype(np.float32)
+    exact = float(np.mean(d.astype(np.float64) ** 2))
+    got = float(dg.primitives.mean_squared_error(d, np.zeros_like(d)))
+    assert abs(got - exact) / exact < 1e-6
+
+
+def test_affine_of_stacked_inputs_names_their_shapes():
+    """A mismatched 3-D input is reported with the shapes the user passed."""
+    with pytest.raises(dg.ShapeError, match=r"\(2, 2, 3\)"):
+        dg.primitives.affine(np.ones((2, 2, 3)), np.ones((4, 1)), np.ones(1))

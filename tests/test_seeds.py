@@ -180,3 +180,20 @@ def test_frozen_data_keeps_one_tangent_per_set_of_seeds():
     for offset in (0, 1, 3, 0):
         np.testing.assert_allclose(tangent(frozen, offset, True), tangent(plain, offset, False),
                                    rtol=0, atol=1e-15)
+
+
+def test_fit_keeps_nothing_when_every_batch_would_exceed_the_budget(monkeypatch):
+    """Kept tangents count against the memory budget: with 10 unshuffled batches whose tangents
+    together exceed a quarter of it (one pass per batch still covers every weight), nothing is
+    frozen or kept, and training gives the same weights."""
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    model = _model([4, 2], "tanh", 5, 50_000)
+    reference = _model([4, 2], "tanh", 5, 1 << 30)
+    calls = _count_seeded_affine(monkeypatch)
+    model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=False)
+    assert calls[0] == 0 and model._chunk_size(4) >= model.num_params
+    reference.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=False)
+    assert calls[0] == 10
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

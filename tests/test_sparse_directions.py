@@ -24,7 +24,17 @@ from dualgrad.testing import check_grads
 from test_primitives import BUILTIN_NAMES, spec_cases
 
 B = np.linspace(-1.0, 1.0, 7)
+BIG = np.linspace(-1.0, 1.0, 1000)  # 6 directions of it are more numbers than dense pays for
 A = np.random.default_rng(5).normal(size=(3, 3))
+
+
+@pytest.fixture(autouse=True, params=["few numbers dense", "rows kept however few"])
+def threshold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs twice: with the default rule (sums of compact tangents with few numbers
+    in all are stored dense) and with rows kept for any size, so that the small shapes used
+    here exercise the compact machinery too."""
+    if request.param == "rows kept however few":
+        monkeypatch.setattr(_core, "_SMALL_DENSE", 0)
 
 
 @pytest.fixture
@@ -232,14 +242,15 @@ def test_check_grads_through_a_jacobian() -> None:
 # ---- the compact path is taken, and never seen from outside ------------------------------------
 
 
-def test_the_compact_path_engages() -> None:
+def test_the_compact_path_engages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Intermediates carry only the directions they can touch."""
+    monkeypatch.setattr(_core, "_SMALL_DENSE", 4096)  # the default, whatever the fixture
     seen: dict[str, Any] = {}
 
     def f(v: Any) -> Any:
-        first = B * v[0]
+        first = BIG * v[0]
         seen["v[0]"] = _core.stored_rows(v[0])
-        seen["B * v[0]"] = _core.stored_rows(first)
+        seen["BIG * v[0]"] = _core.stored_rows(first)
         seen["+ v[1]"] = _core.stored_rows(first + v[1])
         seen["v[1:3]"] = _core.stored_rows(v[1:3])
         seen["v[[4, 0, 4]]"] = _core.stored_rows(v[[4, 0, 4]])
@@ -257,7 +268,7 @@ def test_the_compact_path_engages() -> None:
 
     dg.jacobian(f)(X6)
     assert seen["v[0]"] == 1
-    assert seen["B * v[0]"] == 1
+    assert seen["BIG * v[0]"] == 1
     assert seen["+ v[1]"] == 2
     assert seen["v[1:3]"] == 2
     assert seen["v[[4, 0, 4]]"] == 2
@@ -265,23 +276,46 @@ def test_the_compact_path_engages() -> None:
     assert seen["v[:][3]"] == 1
     assert seen["v[2:][1:3][0]"] == 1
     assert seen["v.reshape(2, 3)[1, 1:]"] == 2
-    assert seen["sum(v[3:] ** 2)"] == 3
+    # three numbers in six directions: fewer than rows are worth, so stored dense
+    assert seen["sum(v[3:] ** 2)"] is None
     assert seen["concatenate"] == 2
     assert seen["all of them"] is None
     assert seen["v"] is None
     # the public tangent is dense: 6 directions, zero but for the first
     tangent = seen["tangent"]
     assert type(tangent) is np.ndarray
-    assert tangent.shape == (6, 7)
-    np.testing.assert_array_equal(tangent[0], B)
+    assert tangent.shape == (6, BIG.size)
+    np.testing.assert_array_equal(tangent[0], BIG)
     np.testing.assert_array_equal(tangent[1:], 0.0)
     assert seen["num_directions"] == 6
 
 
 def test_dense_seeds_switch_the_compact_path_off(dense: None) -> None:
     seen = []
-    dg.jacobian(lambda v: seen.append(_core.stored_rows(v[0] * B)) or v[0] * B)(X6)
+    dg.jacobian(lambda v: seen.append(_core.stored_rows(v[0] * BIG)) or v[0] * BIG)(X6)
     assert seen == [None]
+
+
+def test_few_numbers_are_stored_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scalars indexed out of a vector and combined one by one (a loop in the blog's style)
+    stay compact only while indexed; their sums are dense, and the gradient is right."""
+    monkeypatch.setattr(_core, "_SMALL_DENSE", 4096)  # the default, whatever the fixture
+    seen: list[Any] = []
+
+    def rosenbrock(x: Any) -> Any:
+        total = 0.0
+        for i in range(len(x) - 1):
+            total = total + 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+            seen.append((_core.stored_rows(x[i]), _core.stored_rows(total)))
+        return total
+
+    x = np.linspace(-1.2, 1.1, 40)
+    g = dg.grad(rosenbrock)(x)
+    assert seen[3] == (1, None)
+    expected = np.zeros_like(x)
+    expected[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    expected[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
 
 
 def test_public_views_of_a_compact_tangent() -> None:
@@ -289,14 +323,14 @@ def test_public_views_of_a_compact_tangent() -> None:
     checked = []
 
     def f(v: Any) -> Any:
-        w = v[2] * 3.0
+        w = v[2]
         assert _core.stored_rows(w) == 1
         assert w.num_directions == 6
-        np.testing.assert_array_equal(w.grad, [0, 0, 3, 0, 0, 0])
-        assert "tangent=array([0., 0., 3., 0., 0., 0.])" in repr(w)
+        np.testing.assert_array_equal(w.grad, [0, 0, 1, 0, 0, 0])
+        assert "tangent=array([0., 0., 1., 0., 0., 0.])" in repr(w)
         assert w.tangent.shape == (6,)
         # reading the tangent leaves the numbers as they were
-        out = w * v[2] + v[4]
+        out = 3.0 * w * v[2] + v[4]
         checked.append(True)
         return out
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -437,7 +438,9 @@ class Primitive:
             with ``t`` that argument's tangent (shape ``(T, *arg.shape)``, aligned to the
             output's rank when `elementwise` is set) and ``out`` the primal output; it returns
             the argument's contribution to the output tangent, and contributions are summed.
-            ``None`` marks an argument that cannot be differentiated.
+            ``None`` marks an argument that cannot be differentiated. A rule must not write
+            into `t` or the other arguments: they may belong to the caller or be shared (a
+            model's tangents of frozen data are read-only for that reason).
         elementwise: the output broadcasts its arguments; tangents are aligned before the rules
             run and the summed tangent is broadcast to the output's shape.
         implements: the NumPy or SciPy function this primitive stands for, so that calling that
@@ -657,6 +660,14 @@ class Primitive:
         elements carry; None when that is all of them or none, where the usual rule serves."""
         if self is not _p.getitem:  # reshape, squeeze, expand_dims keep the order of elements
             return _Rows(t.data.reshape((t.data.shape[0], *out.shape)), t.rows, t.total, t.unit)
+        index = params["index"]
+        if t.rows is None and x.ndim == 1 and isinstance(index, (int, np.integer)) \
+                and not isinstance(index, (bool, np.bool_)) and -x.shape[0] <= index < x.shape[0]:
+            # one element of a vector of unit seeds (v[0]): one direction, itself a unit seed
+            k = int(index) % x.shape[0] + t.unit
+            if not 0 <= k < t.total:
+                return None
+            return _Rows(t.data[k:k + 1, index], np.array([k]), t.total, k)
         # the direction of each picked element: its flat position in x, shifted
         directions = np.arange(x.size).reshape(x.shape)[params["index"]].reshape(-1) + t.unit
         rows, unit = _directions_of(directions, t.total)
@@ -723,9 +734,15 @@ class Primitive:
             if type(a) is not Variable or a.tag != tag or a._tangent is None:
                 continue
             t = a._tangent
-            if type(t) is _Rows:  # a compact tangent: the sum goes on in _sum_rows
-                return self._sum_rows(tag, args, primals, out, params, i, tangent, directions,
-                                      fresh)
+            if type(t) is _Rows:
+                if t.total * out.size > _SMALL_DENSE or (t.unit is not None
+                                                         and self in _unit_maps()):
+                    # a compact tangent worth keeping: the sum goes on in _sum_rows
+                    return self._sum_rows(tag, args, primals, out, params, i, tangent,
+                                          directions, fresh)
+                # few numbers in all: dense costs less than the bookkeeping of rows (scalars
+                # indexed out of a vector, combined one by one)
+                t = t.dense()
             rule = jvps[i] if i < len(jvps) else None
             if rule is None:
                 raise _no_rule(self.name, i)
@@ -737,7 +754,7 @@ class Primitive:
                 # a contribution that owns its memory and is no argument's tangent is fresh:
                 # the next ones may be added into it instead of allocating another array
                 fresh = type(c) is np.ndarray and c.base is None and c is not a._tangent \
-                    and c.shape == (directions, *out.shape)
+                    and c is not t and c.shape == (directions, *out.shape)
             elif t.shape[0] != directions:
                 raise _mixed_directions(self.name, directions, t.shape[0])
             elif fresh and type(c) is np.ndarray:
@@ -830,7 +847,7 @@ class Primitive:
                 and np.array_equal(rows, r):
             return None
         union = None if rows is None or r is None else _union(rows, r)
-        if union is not None and len(union) == n:
+        if union is not None and (len(union) == n or n * out.size <= _SMALL_DENSE):
             union = None
         size = n if union is None else len(union)
         at, at_u = _positions(rows, union, size), _positions(r, union, size)
@@ -903,6 +920,10 @@ class _Rows:
         """The tangent with every direction, shape ``(total, *shape)``."""
         if self.rows is None:
             return self.data
+        if len(self.rows) == 1:  # one direction (an element indexed out of a vector)
+            out = np.zeros((self.total, *self.data.shape[1:]), dtype=self.data.dtype)
+            out[int(self.rows[0])] = self.data[0]
+            return out
         return _spread(self.data, self.rows, None, self.total)
 
 
@@ -994,6 +1015,15 @@ def _common_rows(tangents: list[Any], directions: int, compact: bool
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a is b or (len(a) == len(b) and np.array_equal(a, b)):
         return a
+    if len(a) and len(b):  # rows are sorted and unique: two common cases need no sort
+        if a[-1] < b[0]:  # disjoint, in order
+            return np.concatenate((a, b))
+        if b[-1] < a[0]:
+            return np.concatenate((b, a))
+        if len(b) > len(a):
+            a, b = b, a
+        if a[-1] - a[0] + 1 == len(a) and a[0] <= b[0] and b[-1] <= a[-1]:
+            return a  # b lies within a, which is one run
     return np.union1d(a, b)
 
 
@@ -1016,8 +1046,9 @@ def _combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
             c = _spread(c, r, None, directions)
         return acc + c, None, False
     union = None if rows is None or r is None else _union(rows, r)
-    if union is not None and len(union) == directions:
-        union = None
+    if union is not None and (len(union) == directions
+                              or directions * math.prod(shape) <= _SMALL_DENSE):
+        union = None  # every direction, or few enough numbers that dense is cheaper to keep
     size = directions if union is None else len(union)
     if fresh and (rows is None if union is None else len(rows) == len(union)):
         # c's rows are among acc's, which is full-sized and fresh: add c in place
@@ -1037,6 +1068,12 @@ def _combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
         _put(out, at, acc, add=False)
         _put(out, at_c, c, add=True)
     return out, union, True
+
+
+# a sum of compact tangents with at most this many numbers in dense form is stored dense: below
+# it, finding unions of rows costs more than the zeros it saves (a loop over the scalars of a
+# long vector would otherwise grow a union a row at a time)
+_SMALL_DENSE = 4096
 
 
 def _positions(rows: Any, union: Any, size: int) -> Any:

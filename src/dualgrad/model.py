@@ -371,6 +371,19 @@ class Model:
             size = self._chunks[rows] = self._plan_chunk(rows)
         return size
 
+    def _worth_freezing(self, rows: int, batch: int) -> bool:
+        """Whether fit should train on a frozen copy of its `rows` samples in batches of
+        `batch`, so that tangents of the data alone are kept from step to step: only when one
+        pass covers every weight (other plans seed differently each pass) and the kept tangents
+        of every batch (at most the first layer's output per weight and sample) with the copy
+        take a quarter of the memory budget or less."""
+        total = self._built_flat().size
+        if self._chunk_size(batch) < total or not self.layers:
+            return False
+        first = math.prod(self.layers[0].output_shape(self._input_shape or ()))
+        return 8 * rows * (total * first + math.prod(self._input_shape or ())) \
+            <= self.memory_budget // 4
+
     def _plan_chunk(self, rows: int) -> int:
         width = 0
         shape = self._input_shape or ()
@@ -475,8 +488,9 @@ class Model:
 
         When one pass covers every weight, batches that repeat every epoch (all of x, or
         unshuffled slices) come from a private read-only copy of the data, so that tangents
-        depending on the data alone are reused from step to step; `x` and `y` themselves are
-        never written.
+        depending on the data alone are reused from step to step (when those fit in a quarter
+        of `memory_budget`); `x` and `y` themselves are never written. Do not change them while
+        fit runs (from a callback): whether a change is seen depends on that choice.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ConfigError(f"epochs must be a positive int, got {epochs!r}")
@@ -527,7 +541,7 @@ class Model:
         batches = None
         if size == n or not shuffle:
             batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
-            if self._chunk_size(size) >= self._built_flat().size:
+            if self._worth_freezing(n, size):
                 x = _seeds.freeze(x.copy())
                 batches = [(_seeds.freeze(x[i:i + size]), y[i:i + size])
                            for i in range(0, n, size)]

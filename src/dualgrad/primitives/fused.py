@@ -24,7 +24,7 @@ def _matmul(a: Any, w: Any) -> Any:
     if type(a) is np.ndarray and type(w) is np.ndarray and w.ndim == 2:
         if a.ndim == 2:
             return a.dot(w)
-        if a.ndim > 2 and a.flags.c_contiguous:
+        if a.ndim > 2 and a.flags.c_contiguous and a.shape[-1] == w.shape[0]:
             return a.reshape(-1, a.shape[-1]).dot(w).reshape((*a.shape[:-1], w.shape[1]))
     return a @ w
 
@@ -132,7 +132,10 @@ def _contract(t: Any, slope: Any) -> Any:
 def _mean_square(d: Any) -> Any:
     # one dot product (BLAS, blocked sums) rather than d * d and a reduction: a third the time
     # on small arrays; the terms are squares, so the sum's rounding error stays relative to it
+    # (float64, 1e7 normal terms: 7e-16 relative, against 2e-16 for the pairwise sum)
     d = d.reshape(-1) if type(d) is np.ndarray else np.ravel(d)
+    if d.dtype != np.float64:  # float32's shorter mantissa wants the pairwise sum
+        return np.add.reduce(d * d) / d.size
     return d.dot(d) / d.size
 
 
@@ -149,7 +152,8 @@ def _mse_jvp(tangents: Any, p: Any, y: Any) -> tuple[Any, Any]:
     # value and slope share the residual
     tp, ty = tangents
     d = p - y
-    if type(d) is np.ndarray and type(tp) is np.ndarray and tp.shape[1:] == d.shape:
+    if type(d) is np.ndarray and type(tp) is np.ndarray and tp.shape[1:] == d.shape \
+            and d.dtype == np.float64:
         # the training step's case, inline: _mean_square, then _contract's first branch
         flat = d.reshape(-1)
         out = flat.dot(flat) / flat.size
