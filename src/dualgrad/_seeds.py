@@ -68,16 +68,13 @@ def remember(store: dict[Any, tuple[Any, ...]], key: Any, tangent: np.ndarray,
         store[key] = (tangent, *alive)
 
 
-def rows(offset: int, directions: int, size: int) -> tuple[int, int]:
-    """The directions lo..hi of a chunk of `directions` that fall on the `size` elements."""
-    return max(0, offset), min(directions, offset + size)
-
-
 def add_product(acc: np.ndarray, x: np.ndarray, offset: int, units: int) -> None:
     """acc += x @ t for a unit-seeded weight tangent t of shape (T, d, units), x of shape (N, d):
     direction k puts column i of x into output unit j, where k - offset = i * units + j."""
     d = x.shape[1]
-    lo, hi = rows(offset, acc.shape[0], d * units)
+    # the directions lo..hi of this chunk that fall on the weight's elements
+    lo = offset if offset > 0 else 0
+    hi = min(acc.shape[0], offset + d * units)
     if lo >= hi:
         return
     if units == 1:
@@ -96,7 +93,9 @@ def add_bias(acc: np.ndarray, offset: int) -> None:
     """acc += t for a unit-seeded bias tangent t of shape (T, units), broadcast over the rows
     of acc, shape (T, N, units): direction k adds 1 to output unit k - offset."""
     units = acc.shape[2]
-    lo, hi = rows(offset, acc.shape[0], units)
+    # the directions lo..hi of this chunk that fall on the bias's elements
+    lo = offset if offset > 0 else 0
+    hi = min(acc.shape[0], offset + units)
     if lo >= hi:
         return
     if units == 1:
