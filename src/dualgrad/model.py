@@ -540,11 +540,11 @@ class Model:
         # data alone (the first layer's seeded tangent) are computed once, not every step.
         batches = None
         if size == n or not shuffle:
-            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
-            if self._worth_freezing(n, size):
+            frozen = self._worth_freezing(n, size)
+            if frozen:
                 x = _seeds.freeze(x.copy())
-                batches = [(_seeds.freeze(x[i:i + size]), y[i:i + size])
-                           for i in range(0, n, size)]
+            batches = [(_seeds.freeze(x[i:i + size]) if frozen else x[i:i + size], y[i:i + size])
+                       for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
         if val is not None:

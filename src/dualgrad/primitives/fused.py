@@ -103,10 +103,7 @@ def _accumulate(acc: Any, c: Any) -> Any:
 
 
 def _affine_jvp(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
-    # _affine, with the dense layer's 2-D case inline (the training step's hottest call)
-    out = x.dot(w) if type(x) is np.ndarray and x.ndim == 2 and type(w) is np.ndarray \
-        and w.ndim == 2 else _matmul(x, w)
-    out += b
+    out = _affine(x, w, b)
     return out, _affine_tangent(tangents, out, x, w, b)
 
 
@@ -139,6 +136,14 @@ def _mean_square(d: Any) -> Any:
     return d.dot(d) / d.size
 
 
+def _scaled(d: Any, factor: float) -> Any:
+    """d * factor, in place when d is a fresh array."""
+    if type(d) is np.ndarray:
+        d *= factor
+        return d
+    return d * factor
+
+
 def _mse(p: Any, y: Any) -> Any:
     return _mean_square(p - y)
 
@@ -154,14 +159,15 @@ def _mse_jvp(tangents: Any, p: Any, y: Any) -> tuple[Any, Any]:
     d = p - y
     if type(d) is np.ndarray and type(tp) is np.ndarray and tp.shape[1:] == d.shape \
             and d.dtype == np.float64:
-        # the training step's case, inline: _mean_square, then _contract's first branch
+        # a training step's case, inline (two calls fewer, 0.5 us of a 14 us linear step):
+        # _mean_square, the slope in place of d, then _contract's first branch
         flat = d.reshape(-1)
         out = flat.dot(flat) / flat.size
-        flat *= 2.0 / flat.size  # d is fresh: the slope takes its place
+        flat *= 2.0 / flat.size
         tangent = tp.reshape(tp.shape[0], -1).dot(flat)
     else:
         out = _mean_square(d)
-        d = d * (2.0 / np.size(d))
+        d = _scaled(d, 2.0 / np.size(d))  # the slope
         tangent = None if tp is None else _contract(tp, d)
     if ty is not None:
         c = _contract(ty, d)
