@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
-import tempfile
-import zipfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 
-from . import _registry, _seeds
+from . import _model_file, _registry, _seeds
 from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
     DataError,
-    ModelFileError,
     NonFiniteLossError,
     ShapeError,
 )
@@ -33,7 +28,6 @@ from .optimizers import Optimizer
 __all__ = ["DEFAULT_MEMORY_BUDGET", "History", "Model"]
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of tangents one gradient pass may hold
-FILE_FORMAT = "dualgrad-model/1"
 _MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
 
 
@@ -657,68 +651,19 @@ class Model:
         """Write the config and weights to one ``.npz`` file, atomically.
 
         The file is written beside `path` and renamed over it, so a crash mid-save leaves any
-        earlier file whole.
+        earlier file whole; a file saved over keeps its permissions.
         """
-        weights = self.get_weights()
-        arrays = {f"weight_{i}": w for i, w in enumerate(weights)}
-        arrays["format"] = np.array(FILE_FORMAT)
-        arrays["config"] = np.array(json.dumps(self.get_config()))
-        target = Path(path)
-        folder = target.parent
-        if not folder.is_dir():
-            raise ModelFileError(f"cannot save to {target}: the folder {folder} does not exist")
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)  # type: ignore[arg-type]
-                f.flush()
-                os.fsync(f.fileno())
-            # mkstemp makes the file private; give it the mode a plain open() would
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        _model_file.save(path, self.get_config(), self.get_weights())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
         """Read a model written by `save`; a missing, corrupt or foreign file raises
-        `ModelFileError`."""
-        try:
-            # open the file here: np.load leaks its own handle when a zip is truncated
-            with open(path, "rb") as f:
-                data = np.load(f, allow_pickle=False)
-                if not isinstance(data, np.lib.npyio.NpzFile):
-                    raise ModelFileError(f"{path} is not a dualgrad model file (it holds one "
-                                         "array, not an .npz archive)")
-                with data:
-                    contents = {k: data[k] for k in data.files}
-        except ModelFileError:
-            raise
-        except FileNotFoundError as exc:
-            raise ModelFileError(f"no model file at {path}") from exc
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise ModelFileError(f"{path} is not a readable dualgrad model file ({exc})") \
-                from exc
-        if str(contents.get("format", "")) != FILE_FORMAT:
-            raise ModelFileError(f"{path} is not a dualgrad model file (no '{FILE_FORMAT}' "
-                                 "format marker)")
-        try:
-            config = json.loads(str(contents["config"]))
-            count = sum(1 for k in contents if k.startswith("weight_"))
-            weights = [contents[f"weight_{i}"] for i in range(count)]
-            model = cls.from_config(config)
-            if not model.built:
-                raise ModelFileError(f"{path} holds no input shape; it was saved unbuilt")
-            model.set_weights(weights)
-        except ModelFileError:
-            raise
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelFileError(f"{path} is a damaged dualgrad model file: {exc}") from exc
-        return model
+        `ModelFileError`.
+
+        The file is checked before the model is built (its weights against what its config
+        implies, each part's size against the file's), and never unpickled.
+        """
+        return _model_file.load(cls, path)
 
 
 _DEFAULT_EPS = attrs.fields(LogLoss).eps.default
