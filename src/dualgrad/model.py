@@ -16,6 +16,7 @@ from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
     DataError,
+    DualgradTypeError,
     NonFiniteLossError,
     ShapeError,
 )
@@ -67,6 +68,12 @@ def _describe_part(kind: str, obj: Any) -> dict[str, Any]:
 
 
 def _as_matrix(a: Any, what: str) -> np.ndarray:
+    if isinstance(a, np.ma.MaskedArray) or (isinstance(a, (list, tuple)) and any(
+            isinstance(row, np.ma.MaskedArray) for row in a)):
+        # NumPy would drop the mask, and the model would use the values it hides
+        raise DualgradTypeError(f"{what} is a masked array, whose mask the model would lose "
+                                "(it would use the masked-out values); pass np.ma.filled(a, "
+                                "fill), or drop the masked samples first")
     if np.iscomplexobj(a):
         raise DataError(f"{what} has complex values; dualgrad models take real data (pass the "
                         "real and imaginary parts as separate features)")
