@@ -62,10 +62,80 @@ def test_masked_arrays_are_refused(call):
 
 def test_masked_array_message_matches_grad():
     """The model and dg.grad refuse a masked array with the same exception type."""
-    x, y = _data()
+    x = _data()[0]
     with pytest.raises(dg.DualgradTypeError) as from_grad:
         dg.grad(lambda v: dg.sum(v))(_masked(x))
     with pytest.raises(dg.DualgradTypeError) as from_model:
         _model().predict(_masked(x))
     assert type(from_grad.value) is type(from_model.value)
     assert "np.ma.filled" in str(from_model.value)
+
+
+# ---- a new optimizer or loss from a callback ----------------------------------------------------
+
+
+class _SwitchAt(dg.callbacks.Callback):
+    """Assigns the model's attributes `changes` at the end of epoch `epoch`."""
+
+    def __init__(self, epoch: int, **changes: Any) -> None:
+        self.epoch, self.changes = epoch, changes
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: dg.Model) -> None:
+        if epoch == self.epoch:
+            for name, value in self.changes.items():
+                setattr(model, name, value)
+            self.evaluated = model.evaluate(*_data())
+
+
+def test_optimizer_assigned_in_a_callback_starts_fresh_on_the_next_step():
+    """An optimizer assigned from a callback mid-fit trains the following epochs from its own
+    fresh state, exactly as if assigned between two fits."""
+    x, y = _data()
+    sgd = {"type": "sgd", "lr": 0.1, "momentum": 0.9}
+    switched = _model()
+    switched.fit(x, y, epochs=5, verbose=False, callbacks=[_SwitchAt(1, optimizer=sgd)])
+    by_hand = _model()
+    by_hand.fit(x, y, epochs=2, verbose=False)
+    by_hand.optimizer = sgd
+    by_hand.fit(x, y, epochs=3, verbose=False)
+    assert isinstance(switched.optimizer_state, dg.optimizers.SGDState)
+    for a, b in zip(switched.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_assigned_when_training_begins_is_used_from_the_first_step():
+    """An optimizer assigned in on_train_begin, after fit prepared the old one, gets its own
+    state before the first step."""
+    class Swap(dg.callbacks.Callback):
+        def on_train_begin(self, model: dg.Model) -> None:
+            model.optimizer = "sgd"
+
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, epochs=2, verbose=False, callbacks=[Swap()])
+    assert isinstance(model.optimizer_state, dg.optimizers.SGDState)
+
+
+def test_loss_assigned_in_a_callback_takes_effect_on_the_next_step():
+    """A loss assigned from a callback mid-fit is the loss of the next epoch, and trains the
+    rest as a fit with that loss would."""
+    x, y = _data()
+    to_mse = _SwitchAt(0, loss="mse")
+    switched = _model()
+    history = switched.fit(x, y, epochs=3, verbose=False, callbacks=[to_mse])
+    assert history.history["loss"][1] == pytest.approx(to_mse.evaluated, rel=1e-12)
+    by_hand = _model()
+    by_hand.fit(x, y, epochs=1, verbose=False)
+    by_hand.loss = "mse"
+    by_hand.fit(x, y, epochs=2, verbose=False)
+    for a, b in zip(switched.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loss_assigned_in_a_callback_checks_its_targets():
+    """A loss assigned mid-fit whose targets the data cannot be (log-loss on targets of 2) is
+    a DataError before the next step, as it would be at the start of fit."""
+    x, y = _data()
+    model = _model(loss="mse")
+    with pytest.raises(dg.DataError, match="logloss"):
+        model.fit(x, 2 * y, epochs=3, verbose=False, callbacks=[_SwitchAt(0, loss="logloss")])

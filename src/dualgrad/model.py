@@ -151,6 +151,7 @@ class Model:
         self._logits_tail = _logits_tail(self.layers[-1], self._loss)
         self._input_shape: tuple[int, ...] | None = None
         self._opt_state: Any = None
+        self._opt_state_for: Optimizer | None = None  # the optimizer whose state that is
         if input_shape is not None:
             self.build(tuple(input_shape))
 
@@ -161,6 +162,7 @@ class Model:
 
     @loss.setter
     def loss(self, value: Any) -> None:
+        # read by every step, so one assigned from a callback during fit trains the next step
         self._loss = _resolve("loss", value, Loss)
         self._logits_tail = _logits_tail(self.layers[-1], self._loss)
 
@@ -171,8 +173,10 @@ class Model:
 
     @optimizer.setter
     def optimizer(self, value: Any) -> None:
+        # the next step (also one of a fit under way) initialises the new optimizer's state
         self._optimizer = _resolve("optimizer", value, Optimizer)
         self._opt_state = None
+        self._opt_state_for = None
 
     @property
     def memory_budget(self) -> int:
@@ -529,10 +533,7 @@ class Model:
             raise DataError(f"this model predicts {tuple(out_shape)} per sample; y has "
                             f"{y.shape[1:]}")
         self.build(x.shape[1:])
-        if self._opt_state is None:
-            self._opt_state = self.optimizer.init(
-                [self._built_flat().copy()] if self.optimizer.flat_weights
-                else self.get_weights())
+        self._optimizer_state()
 
         n = x.shape[0]
         size = n if batch_size is None else min(int(batch_size), n)
@@ -552,8 +553,10 @@ class Model:
             history.history["val_loss"] = []
         self.stop_training = False
         self._previous = None
+        loss = self._loss
         for cb in hooks:
             cb.on_train_begin(self)
+        loss = self._targets_checked(loss, y, val)
         bar = _progress(epochs, verbose)
         # An overflow on the way to a non-finite loss or weight is caught by `_step` and raised
         # as NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or,
@@ -580,6 +583,7 @@ class Model:
                         history.history["val_loss"].append(logs["val_loss"])
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, self)
+                    loss = self._targets_checked(loss, y, val)
                     if bar is not None:
                         bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
                         bar.update(1)
@@ -592,8 +596,29 @@ class Model:
             cb.on_train_end(self)
         return history
 
+    def _optimizer_state(self) -> Any:
+        """The optimizer's state, initialised for the current weights when the optimizer is new
+        (the first fit, or one assigned since the last step, from a callback too)."""
+        opt = self._optimizer
+        if self._opt_state_for is not opt:
+            self._opt_state = opt.init([self._built_flat().copy()] if opt.flat_weights
+                                       else self.get_weights())
+            self._opt_state_for = opt
+        return self._opt_state
+
+    def _targets_checked(self, checked: Loss, y: np.ndarray,
+                         val: tuple[np.ndarray, np.ndarray | None] | None) -> Loss:
+        """The loss in use, its targets checked if it is not `checked` (a callback assigned
+        it), as fit checks them before the first step."""
+        if self._loss is not checked:
+            self._loss.check_targets(y)
+            if val is not None and val[1] is not None:
+                self._loss.check_targets(val[1])
+        return self._loss
+
     def _step(self, x: np.ndarray, y: np.ndarray) -> float:
         opt = self._optimizer
+        opt_state = self._optimizer_state()
         if opt.gradient_estimate == "forward":
             value, grad = self._value_and_forward_gradient(x, y)
         else:
@@ -608,13 +633,13 @@ class Model:
         flat: np.ndarray = self._flat  # type: ignore[assignment]
         extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else _NO_EXTRA
         if opt.flat_weights:
-            new, state = opt.update([grad], self._opt_state, [flat], **extra)
+            new, state = opt.update([grad], opt_state, [flat], **extra)
             new_flat = new[0]
             if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
                 new_flat = np.asarray(new_flat, dtype=np.float64)
         else:
             new, state = opt.update([g for gs in self._views(grad) for g in gs],
-                                    self._opt_state, self.get_weights(), **extra)
+                                    opt_state, self.get_weights(), **extra)
             new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
         # a finite sum of squares means finite weights, unless the sum itself overflowed: then
         # look closer
