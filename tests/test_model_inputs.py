@@ -139,3 +139,19 @@ def test_loss_assigned_in_a_callback_checks_its_targets():
     model = _model(loss="mse")
     with pytest.raises(dg.DataError, match="logloss"):
         model.fit(x, 2 * y, epochs=3, verbose=False, callbacks=[_SwitchAt(0, loss="logloss")])
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([["1.5", "2"]] * 4),
+    np.array([[b"1", b"2"]] * 4),
+    np.array([["1", 2.0]] * 4, dtype=object),
+    np.arange(8).astype("datetime64[s]").reshape(4, 2),
+    np.arange(8).astype("timedelta64[s]").reshape(4, 2),
+], ids=["str", "bytes", "object-str", "datetime", "timedelta"])
+def test_text_and_time_data_is_refused_not_parsed(bad):
+    """Strings, bytes, dates and durations are refused as data, never parsed into numbers."""
+    model = dg.Model([dg.layer("dense", units=1)], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match="must be numbers"):
+        model.fit(bad, np.zeros(4), epochs=1, verbose=False)
+    with pytest.raises(dg.DataError, match="must be numbers"):
+        model.fit(np.zeros((4, 2)), bad[:, 0], epochs=1, verbose=False)

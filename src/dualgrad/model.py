@@ -78,7 +78,12 @@ def _as_matrix(a: Any, what: str) -> np.ndarray:
         raise DataError(f"{what} has complex values; dualgrad models take real data (pass the "
                         "real and imaginary parts as separate features)")
     try:
-        arr = np.asarray(a, dtype=np.float64)
+        raw = np.asarray(a)
+        if raw.dtype.kind in "USMmV" or (raw.dtype.kind == "O" and any(
+                isinstance(v, (str, bytes)) for v in raw.flat)):
+            # NumPy would parse "1.5" and count seconds in dates: a model trains on numbers only
+            raise TypeError(f"it holds {raw.dtype} values")
+        arr = raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{what} must be numbers; could not read it as a float array "
                         f"({exc})") from exc
