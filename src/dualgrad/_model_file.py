@@ -18,9 +18,9 @@ import json
 import math
 import os
 import re
+import secrets
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -67,14 +67,14 @@ def save(path: str | os.PathLike[str], config: dict[str, Any],
     folder = target.parent
     if not folder.is_dir():
         raise ModelFileError(f"cannot save to {target}: the folder {folder} does not exist")
-    mode = _mode_for(target)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(target)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes the file private
+        if target.exists():
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -82,14 +82,17 @@ def save(path: str | os.PathLike[str], config: dict[str, Any],
         raise
 
 
-def _mode_for(target: Path) -> int:
-    """The permission bits of the file being replaced, or those a plain open() would give."""
-    try:
-        return stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """A new file beside `target`, open for writing, with the mode a plain open() would give
+    (the kernel applies the umask; reading the umask would mean setting it, which races other
+    threads)."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise ModelFileError(f"cannot save to {target}: no free temporary name beside it")
 
 
 # ---- reading ----------------------------------------------------------------------------------
