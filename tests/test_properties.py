@@ -306,8 +306,10 @@ def test_three_directions_at_once_match_finite_differences(
     rng = np.random.default_rng(0)
     dx, dy = rng.normal(size=(3, *x.shape)), rng.normal(size=(3, *y.shape))
     out = evaluate(tree, {"x": Variable(x, dx), "y": Variable(y, dy)})
+    # a constant (round of x alone: a symbolic zero) has no tangent
+    tangent = np.zeros((3, *out.shape)) if out.tangent is None else out.tangent
     for k in range(3):
         expected = central_difference(lambda x, y: evaluate(tree, {"x": x, "y": y}), (x, y),
                                       [dx[k], dy[k]])
-        np.testing.assert_allclose(np.broadcast_to(out.tangent[k], np.shape(expected)), expected,
+        np.testing.assert_allclose(np.broadcast_to(tangent[k], np.shape(expected)), expected,
                                    rtol=RTOL, atol=ATOL)

@@ -380,6 +380,9 @@ def test_rules_on_compact_tangents_match_dense(name: str) -> None:
         expected = prim(*dense_args, **case.params)
         what = f"{name}, {case.label()}"
         np.testing.assert_array_equal(out.value, expected.value, err_msg=what)
+        if expected.tangent is None:  # a symbolic zero (floor, sign): the same when compact
+            assert out.tangent is None, what
+            continue
         assert out.tangent.shape == expected.tangent.shape, what
         np.testing.assert_allclose(out.tangent, expected.tangent, rtol=1e-13, atol=1e-14,
                                    err_msg=what)

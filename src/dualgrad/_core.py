@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -426,6 +427,16 @@ def _describe(args: Sequence[Any]) -> str:
 Rule = Callable[..., Any]
 
 
+def _zero_rule(t: Any, out: Any, *args: Any, **params: Any) -> Any:
+    """The rule of an argument whose derivative is zero everywhere (floor, sign).
+
+    The engine never calls it: such an argument contributes nothing (a symbolic zero), so a
+    primitive whose arguments all have this rule gives a constant, and an infinite tangent
+    coming in never meets a factor 0. Called by hand it returns zeros of t's shape.
+    """
+    return np.zeros(t.shape, dtype=t.dtype)
+
+
 @attrs.define(frozen=True, init=False, eq=False, repr=False)
 class Primitive:
     """An operation with its forward-mode rules: the unit every derivative is built from.
@@ -438,9 +449,11 @@ class Primitive:
             with ``t`` that argument's tangent (shape ``(T, *arg.shape)``, aligned to the
             output's rank when `elementwise` is set) and ``out`` the primal output; it returns
             the argument's contribution to the output tangent, and contributions are summed.
-            ``None`` marks an argument that cannot be differentiated. A rule must not write
-            into `t` or the other arguments: they may belong to the caller or be shared (a
-            model's tangents of frozen data are read-only for that reason).
+            ``None`` marks an argument that cannot be differentiated; `Primitive.zero` one whose
+            derivative is zero everywhere (floor, sign): it contributes nothing, not even zeros,
+            and a primitive all of whose differentiated arguments have it gives a constant. A
+            rule must not write into `t` or the other arguments: they may belong to the caller
+            or be shared (a model's tangents of frozen data are read-only for that reason).
         elementwise: the output broadcasts its arguments; tangents are aligned before the rules
             run and the summed tangent is broadcast to the output's shape.
         implements: the NumPy or SciPy function this primitive stands for, so that calling that
@@ -454,6 +467,21 @@ class Primitive:
         joint: for primitives that take any number of arguments (concatenate, stack): one rule
             called as ``joint(tangents, out, *args, **params)``, with ``None`` in `tangents` for
             constant arguments, returning the whole output tangent. Used instead of `jvps`.
+
+    Every contribution is checked where it is summed: a rule, `joint` or `jvp` must give a float
+    array (or, for higher derivatives, a Variable) of shape ``(T, *out.shape)``, T directions
+    first. For an elementwise primitive a contribution may also keep length 1 on any axis after
+    T (``t`` aligned to shape ``(T, 1, 3)`` for an output ``(2, 3)`` gives ``(T, 1, 3)``): it
+    has the output's rank and T, and broadcasts to the output. Anything else (a contribution
+    without the direction axis, a scalar, None, a list) is a `ShapeError` or
+    `DualgradTypeError` naming the primitive and the argument, never broadcast in silence.
+
+    Zero tangents stay zero: where a direction's tangent entry is 0 and the rule's factor is
+    infinite, the contribution is 0, not NaN (0 * inf), so one infinite partial derivative does
+    not spoil the others (ForwardDiff.jl's NaN-safe mode). The rules run with NumPy's invalid
+    flag checked; only when a rule makes a NaN are its contributions recomputed and repaired
+    (entry by entry for elementwise rules, whole directions for the others). A `jvp` fast path
+    is trusted to do the same.
 
     Rules written with NumPy calls or dualgrad operators also work when their arguments are
     themselves Variables, which is how higher derivatives come for free.
@@ -474,6 +502,9 @@ class Primitive:
     joint: Rule | None
     implements: Callable[..., Any] | None
     jvp: Rule | None
+
+    # the rule of an argument whose derivative is zero everywhere: see `_zero_rule`
+    zero = staticmethod(_zero_rule)
 
     def __init__(self, name: str, fn: Callable[..., Any], *jvps: Rule | None,
                  elementwise: bool = False, joint: Rule | None = None,
@@ -536,8 +567,13 @@ class Primitive:
                     except ValueError as exc:
                         raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: "
                                          f"{exc}") from exc
-                    return Variable._make(out if type(out) is np.ndarray else np.asarray(out),
-                                          tangent, tag)
+                    if type(out) is not np.ndarray:
+                        out = np.asarray(out)
+                    full = (directions, *out.shape)
+                    if type(tangent) is not np.ndarray or tangent.shape != full \
+                            or tangent.dtype.kind != "f":
+                        tangent = self._fitted(tangent, full, "its jvp")
+                    return Variable._make(out, tangent, tag)
         # The hot path: find the innermost differentiation among the arguments, checking on
         # the way that each is something NumPy can compute with.
         tag = -1
@@ -695,24 +731,61 @@ class Primitive:
             out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
         except ValueError as exc:
             raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: {exc}") from exc
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        n = next(t.shape[0] for t in tangents if t is not None)
+        tangent = self._fitted(tangent, (n, *out.shape), "its jvp")
         if rows is not None:
             tangent = _Rows(tangent, rows, directions)
-        return Variable._make(out if type(out) is np.ndarray else np.asarray(out), tangent, tag)
+        return Variable._make(out, tangent, tag)
+
+    def _fitted(self, tangent: Any, full: tuple[int, ...], which: str) -> Any:
+        """A whole output tangent from `joint` or `jvp`, checked, and broadcast to `full` when
+        the primitive is elementwise."""
+        if type(tangent) is not np.ndarray or tangent.shape != full:
+            _check_contribution(self.name, which, tangent, full, self.elementwise)
+            if tuple(tangent.shape) != full:
+                tangent = (np.broadcast_to(tangent, full) if type(tangent) is np.ndarray
+                           else _p.broadcast_to(tangent, shape=full))
+        elif tangent.dtype.kind != "f":
+            _check_contribution(self.name, which, tangent, full, self.elementwise)
+        return tangent
 
     def _apply(self, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
         # The value: the primals at this level, which may still be Variables of outer levels.
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
-        for a in primals:
-            if type(a) is Variable:
-                out = self(*primals, **params)
-                break
-        else:
-            if self.jvp is not None:
-                return self._jvp_fast(tag, args, primals, params)
-            out = self._evaluate(primals, params)
+        nested = any(type(a) is Variable for a in primals)
+        if not nested and self.jvp is not None:
+            return self._jvp_fast(tag, args, primals, params)
+        if not NAN_SAFE:
+            return self._tangent(tag, args, primals, self._value(primals, params, nested),
+                                 params, False)
+        # Value and tangent with NumPy's invalid flag raised as an error: a NaN made here (0 *
+        # inf, a zero tangent meeting an infinite slope; or a value off its domain, whose slope
+        # is NaN) sends them to the repairing pass below. NaN given as input raises no flag.
+        try:
+            with np.errstate(invalid="raise"):
+                out = self._value(primals, params, nested)
+                return self._tangent(tag, args, primals, out, params, False)
+        except FloatingPointError:
+            pass
+        out = self._value(primals, params, nested)  # under the caller's error state
+        with np.errstate(invalid="ignore"):
+            result = self._tangent(tag, args, primals, out, params, True)
+        _signal_nan(self.name, result)
+        return result
 
+    def _value(self, primals: list[Any], params: dict[str, Any], nested: bool) -> Any:
+        return self(*primals, **params) if nested else self._evaluate(primals, params)
+
+    def _tangent(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any,
+                 params: dict[str, Any], safe: bool) -> Variable:
+        """The output Variable: `out` with the tangent summed from every differentiated
+        argument's contribution; with `safe`, each contribution is repaired by `_nan_safe`."""
         if self.joint is not None:
+            common: Any = None
+            total = 0
             try:
                 tangents = self._tangents(tag, args)
             except AttributeError:
@@ -720,18 +793,28 @@ class Primitive:
                 if compact is None:
                     raise
                 tangents, common, total = compact
-                t = self.joint(tangents, out, *primals, **params)
-                return Variable._make(out, t if common is None else _Rows(t, common, total),
-                                      tag)
-            return Variable._make(out, self.joint(tangents, out, *primals, **params), tag)
+            t = self.joint(tangents, out, *primals, **params)
+            n = next(u.shape[0] for u in tangents if u is not None)
+            t = self._fitted(t, (n, *out.shape), "its joint rule")
+            if safe:
+                t = _nan_safe_joint(t, tangents)
+            if common is not None:
+                t = _Rows(t, common, total)
+            return Variable._make(out, t, tag)
 
         # The tangent: each differentiated argument's contribution, summed.
         tangent: Any = None
         directions: Any = None
         fresh: Any = None
         jvps = self.jvps
+        shape = out.shape
         for i, a in enumerate(args):
             if type(a) is not Variable or a.tag != tag or a._tangent is None:
+                continue
+            rule = jvps[i] if i < len(jvps) else None
+            if rule is None:
+                raise _no_rule(self.name, i)
+            if rule is _zero_rule:
                 continue
             t = a._tangent
             if type(t) is _Rows:
@@ -739,41 +822,47 @@ class Primitive:
                                                          and self in _unit_maps()):
                     # a compact tangent worth keeping: the sum goes on in _sum_rows
                     return self._sum_rows(tag, args, primals, out, params, i, tangent,
-                                          directions, fresh)
+                                          directions, fresh, safe)
                 # few numbers in all: dense costs less than the bookkeeping of rows (scalars
                 # indexed out of a vector, combined one by one)
                 t = t.dense()
-            rule = jvps[i] if i < len(jvps) else None
-            if rule is None:
-                raise _no_rule(self.name, i)
             if self.elementwise and t.ndim <= out.ndim:
                 t = align(t, out.ndim)
             c = rule(t, out, *primals, **params)
+            full = (t.shape[0], *shape)
+            if type(c) is not np.ndarray or c.shape != full or c.dtype.kind != "f":
+                _check_contribution(self.name, f"the rule for argument {i}", c, full,
+                                    self.elementwise)
+            if safe:
+                c = _nan_safe(c, t, self.elementwise)
             if tangent is None:
-                tangent, directions = c, t.shape[0]
+                tangent, directions = c, full[0]
                 # a contribution that owns its memory and is no argument's tangent is fresh:
                 # the next ones may be added into it instead of allocating another array
                 fresh = type(c) is np.ndarray and c.base is None and c is not a._tangent \
-                    and c is not t and c.shape == (directions, *out.shape)
-            elif t.shape[0] != directions:
-                raise _mixed_directions(self.name, directions, t.shape[0])
+                    and c is not t and c.shape == full
+            elif full[0] != directions:
+                raise _mixed_directions(self.name, directions, full[0])
             elif fresh and type(c) is np.ndarray:
                 tangent += c
             else:
                 tangent = tangent + c
-        if tangent.shape[1:] != out.shape:
-            shape = (directions, *out.shape)
-            tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
-                       else _p.broadcast_to(tangent, shape=shape))
+        if tangent is None:  # every contribution is a symbolic zero: the output is a constant
+            return Variable._make(out, None, tag)
+        if tangent.shape[1:] != shape:
+            full = (directions, *shape)
+            tangent = (np.broadcast_to(tangent, full) if type(tangent) is np.ndarray
+                       else _p.broadcast_to(tangent, shape=full))
         return Variable._make(out, tangent, tag)
 
     def _sum_rows(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any,
                   params: dict[str, Any], start: int, tangent: Any, directions: Any,
-                  fresh: Any) -> Variable:
-        """The rest of `_apply`'s sum from argument `start` on, whose tangent is compact;
+                  fresh: Any, safe: bool) -> Variable:
+        """The rest of `_tangent`'s sum from argument `start` on, whose tangent is compact;
         `tangent` is the dense sum of the contributions before it (None if there are none).
         `rows` are the directions the sum is restricted to (None: all of them)."""
-        if tangent is None and self in _p.arithmetic.INTO and self._takes_rows(primals):
+        if tangent is None and not safe and self in _p.arithmetic.INTO \
+                and self._takes_rows(primals):
             summed = self._sum_into(tag, args, primals, out)
             if summed is not None:
                 return summed
@@ -787,6 +876,8 @@ class Primitive:
             rule = jvps[i] if i < len(jvps) else None
             if rule is None:
                 raise _no_rule(self.name, i)
+            if rule is _zero_rule:
+                continue
             if type(t) is _Rows:
                 if t.unit is not None and len(args) == 1 and self in _unit_maps():
                     unit = self._unit_tangent(rule, t, out, primals[0], params)
@@ -799,10 +890,17 @@ class Primitive:
                 if self.elementwise and t.ndim <= out.ndim:
                     t = align(t, out.ndim)
                 c = rule(t, out, *primals, **params)
+            full = (n if r is None else len(r), *out.shape)
+            if type(c) is not np.ndarray or c.shape != full or c.dtype.kind != "f":
+                _check_contribution(self.name, f"the rule for argument {i}", c, full,
+                                    self.elementwise)
+            if safe:
+                c = _nan_safe(c, align(src, out.ndim) if self.elementwise else src,
+                              self.elementwise)
             if tangent is None:
                 tangent, directions, rows = c, n, r
                 fresh = type(c) is np.ndarray and c.base is None and c is not src \
-                    and c.shape == (n if r is None else len(r), *out.shape)
+                    and c.shape == full
             elif n != directions:
                 raise _mixed_directions(self.name, directions, n)
             elif r is not rows:
@@ -812,6 +910,8 @@ class Primitive:
                 tangent += c
             else:
                 tangent = tangent + c
+        if tangent is None:
+            return Variable._make(out, None, tag)
         if tangent.shape[1:] != out.shape:
             shape = (directions if rows is None else len(rows), *out.shape)
             tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
@@ -884,6 +984,98 @@ def _no_rule(name: str, i: int) -> NotImplementedError:
         f"primitive {name!r} has no derivative rule for argument {i}; "
         "differentiate with respect to another argument, or register a rule"
     )
+
+
+def _check_contribution(name: str, which: str, c: Any, full: tuple[int, ...],
+                        elementwise: bool) -> None:
+    """Raise unless `c` is a well-formed contribution to a tangent of shape `full`, ``(T,
+    *out.shape)`` (see `Primitive`). `which` says whose it is ("the rule for argument 0")."""
+    shape: tuple[int, ...] = ()  # a number's: a contribution with no axes at all
+    if isinstance(c, (np.ndarray, Variable)):
+        shape = tuple(c.shape)
+        if shape == full or (
+                elementwise and len(shape) == len(full) and shape[0] == full[0]
+                and all(n == 1 or n == m for n, m in zip(shape[1:], full[1:]))):
+            if c.dtype.kind == "f":
+                return
+            raise DualgradTypeError(
+                f"primitive {name!r}: {which} returned an array of dtype {c.dtype}; expected "
+                f"floats of shape {_shape_text(full)}: {_FIX}")
+    why = (f"the direction axis T={full[0]} first, then the output's shape {full[1:]}"
+           + ("; an elementwise rule may leave axes after T at length 1"
+              if elementwise else ""))
+    if not isinstance(c, (np.ndarray, Variable, float, int, np.number)) or isinstance(c, bool):
+        raise DualgradTypeError(
+            f"primitive {name!r}: {which} returned "
+            f"{'None' if c is None else 'a ' + _type_name(c)}, not an array; expected a float "
+            f"array of shape {_shape_text(full)} ({why}): {_FIX}")
+    raise ShapeError(
+        f"primitive {name!r}: {which} returned a contribution of shape {shape}; "
+        f"expected {_shape_text(full)} ({why}). A contribution without the direction axis "
+        f"would be broadcast across the directions and give wrong derivatives: {_FIX}")
+
+
+_FIX = "return the contribution of the tangent t, such as slope * t"
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return f"({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
+
+
+# Whether a zero tangent stays zero when a rule multiplies it by an infinite slope (see
+# `Primitive`); False keeps NumPy's 0 * inf = NaN (the benchmarks compare both).
+NAN_SAFE = True
+
+
+def _nan_safe(c: Any, t: Any, elementwise: bool) -> Any:
+    """The contribution `c` of tangent `t` with NaN made 0 wherever t is 0: a zero tangent
+    times any slope, infinite or NaN, is zero. Entry by entry for an elementwise rule (each
+    entry of c is an entry of t times a slope); otherwise by whole directions, whose
+    contribution is zero when the direction's tangent is, since a rule is linear in t."""
+    if type(c) is not np.ndarray or type(t) is not np.ndarray:
+        return c  # tangents of an outer level (higher derivatives) are left as they are
+    nan = np.isnan(c)
+    if not nan.any():
+        return c
+    if elementwise:
+        zero = t == 0
+    else:
+        zero = ~t.reshape(t.shape[0], -1).any(axis=1)
+        zero = zero.reshape(zero.shape + (1,) * (c.ndim - 1))
+    return np.where(nan & zero, 0.0, c)
+
+
+def _nan_safe_joint(c: Any, tangents: Sequence[Any]) -> Any:
+    """`_nan_safe` for a joint rule: the directions along which every tangent is zero."""
+    if type(c) is not np.ndarray or any(type(t) is not np.ndarray for t in tangents
+                                        if t is not None):
+        return c
+    zero = None
+    for t in tangents:
+        if t is not None:
+            z = ~t.reshape(t.shape[0], -1).any(axis=1)
+            zero = z if zero is None else zero & z
+    if zero is None or not zero.any():
+        return c
+    return np.where(zero.reshape(zero.shape + (1,) * (c.ndim - 1)) & np.isnan(c), 0.0, c)
+
+
+def _signal_nan(name: str, result: Variable) -> None:
+    """After a repairing pass: a NaN that remains in the tangent (a NaN slope along a nonzero
+    tangent, inf - inf) is reported the way NumPy's error state asks for invalid values, as
+    the first pass would have; unless the value is NaN there too, which NumPy reported."""
+    tangent = result._tangent
+    data = tangent.data if type(tangent) is _Rows else tangent
+    if type(data) is not np.ndarray or not np.isnan(data).any():
+        return
+    if type(result.value) is np.ndarray and np.isnan(result.value).any():
+        return
+    mode = np.geterr()["invalid"]
+    message = f"invalid value (NaN) in the tangent of {name}"
+    if mode == "raise":
+        raise FloatingPointError(message)
+    if mode != "ignore":
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _mixed_directions(name: str, first: int, other: int) -> ShapeError:

@@ -84,18 +84,39 @@ class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will k
         if self.batched:
             out, out_tangent = self._pair(self.rule(primals, tangents), name)
             expected = (directions, *np.shape(out))
-            got = tuple(np.shape(out_tangent))
+            _check_tangent(name, out_tangent, expected, "directions first", numbers=False)
         else:
             results = [self._pair(self.rule(primals, tuple(t[k] for t in tangents)), name)
                        for k in range(directions)]
             out = results[0][0]
             expected = tuple(np.shape(out))
-            got = next((tuple(np.shape(r[1])) for r in results
-                        if tuple(np.shape(r[1])) != expected), expected)
-            out_tangent = np.stack([r[1] for r in results]) if got == expected else None
-        if got != expected:
-            raise ShapeError(
-                f"the custom_jvp rule of {name} returned a tangent of shape {got}; expected "
-                f"{expected}" + (" (directions first)" if self.batched
-                                 else " (one direction: the output's shape)"))
+            for r in results:
+                _check_tangent(name, r[1], expected, "one direction: the output's shape",
+                               numbers=True)
+            out_tangent = np.stack([r[1] for r in results])
+        if type(out_tangent) is np.ndarray and out_tangent.dtype.kind != "f":
+            out_tangent = out_tangent.astype(np.float64)  # integers, where a rule gave 0
         return Variable._make(out, out_tangent, tag)
+
+
+def _check_tangent(name: str, tangent: Any, expected: tuple[int, ...], layout: str,
+                   numbers: bool) -> None:
+    """Raise unless a custom_jvp rule's tangent is a float array (or Variable; a real number
+    too when `numbers`, for one direction of a scalar output) of shape `expected`."""
+    arrays = (np.ndarray, Variable, float, int, np.floating, np.integer) if numbers \
+        else (np.ndarray, Variable)
+    if not isinstance(tangent, arrays) or isinstance(tangent, (bool, np.bool_)):
+        got = "None" if tangent is None else f"a {type(tangent).__name__}"
+        raise DualgradTypeError(
+            f"the custom_jvp rule of {name} returned {got} as its tangent; expected an array "
+            f"of shape {expected} ({layout}): return the output's tangent as a NumPy array")
+    got_shape = tuple(np.shape(tangent))
+    if got_shape != expected:
+        raise ShapeError(
+            f"the custom_jvp rule of {name} returned a tangent of shape {got_shape}; expected "
+            f"{expected} ({layout})")
+    dtype = tangent.dtype if isinstance(tangent, (np.ndarray, Variable)) else None
+    if dtype is not None and dtype.kind not in "fiu":
+        raise DualgradTypeError(
+            f"the custom_jvp rule of {name} returned a tangent of dtype {dtype}; expected real "
+            "numbers")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive
+from . import _numpy as np  # NumPy bound at import: see _numpy
 
 # ---- sums and products --------------------------------------------------------------------------
 
@@ -49,7 +48,8 @@ def _power_base(t: Any, out: Any, x: Any, y: Any) -> Any:
     # there: elsewhere at y == 0 the slope is 0 by the formula, and keeps its own slope in y
     # (1/x), which higher derivatives need.
     if isinstance(y, (int, float)):
-        return t * (y * x ** (y - 1)) if y != 0 else t * 0.0
+        # x**0 is the constant 1: zeros, not t * 0, which is NaN where t is infinite
+        return t * (y * x ** (y - 1)) if y != 0 else Primitive.zero(t, out, x, y)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = y * x ** (y - 1)
     return t * np.where((y == 0) & (x == 0), 0.0, slope)

@@ -4,6 +4,13 @@ Conventions at kinks: abs and relu have slope 0 at 0; maximum and minimum split 
 evenly between tied arguments; clip passes the tangent to x where lo <= x <= hi. sign, floor,
 ceil and round are piecewise constant and have derivative 0 everywhere, at their jumps too (the
 jumps themselves have no derivative; 0 is the one-sided value on either side).
+
+Piecewise rules select the tangent (np.where) rather than multiply it by a 0/1 mask, and the
+piecewise constant ones contribute no tangent at all (`Primitive.zero`): an infinite tangent on
+the side not taken then never becomes NaN (0 * inf), as JAX's rules behave.
+
+log2 and log10 compute their slope as t * (1/ln b / x), never t / (x ln b): x ln b overflows for
+x near the largest float, and the slope would be 0.
 """
 
 from __future__ import annotations
@@ -11,9 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive, Variable
+from . import _numpy as np  # NumPy bound at import: see _numpy
 
 # ---- exponentials and logarithms ----------------------------------------------------------------
 
@@ -26,10 +32,11 @@ log = Primitive("log", np.log, lambda t, out, x: t / x, elementwise=True)
 
 log1p = Primitive("log1p", np.log1p, lambda t, out, x: t / (1.0 + x), elementwise=True)
 
-# log_b(x) = log(x) / log(b)
-log2 = Primitive("log2", np.log2, lambda t, out, x: t / (x * math.log(2.0)), elementwise=True)
+# log_b(x) = log(x) / log(b), slope 1 / (x log b) = (1 / log b) / x, which cannot overflow
+log2 = Primitive("log2", np.log2, lambda t, out, x: t * ((1.0 / math.log(2.0)) / x),
+                 elementwise=True)
 
-log10 = Primitive("log10", np.log10, lambda t, out, x: t / (x * math.log(10.0)),
+log10 = Primitive("log10", np.log10, lambda t, out, x: t * ((1.0 / math.log(10.0)) / x),
                   elementwise=True)
 
 
@@ -61,7 +68,7 @@ sigmoid = Primitive("sigmoid", _sigmoid,
 tanh = Primitive("tanh", np.tanh, lambda t, out, x: t * (1.0 - out * out), elementwise=True)
 
 relu = Primitive("relu", lambda x: np.maximum(x, 0.0),
-                 lambda t, out, x: t * (x > 0), elementwise=True)
+                 lambda t, out, x: np.where(_primal(x) > 0, t, 0.0), elementwise=True)
 
 # softplus(x) = log(1 + e^x); its slope sigmoid(x) = e^(x - softplus(x)) never overflows.
 softplus = Primitive("softplus", lambda x: np.logaddexp(0.0, x),
@@ -85,43 +92,43 @@ def _nonzero(x: Any) -> Any:
     return np.where(_primal(x) == 0, 1.0, x)
 
 
-# ---- piecewise constant: derivative 0 everywhere ------------------------------------------------
+# ---- piecewise constant: derivative 0 everywhere, a symbolic zero --------------------------------
 
-def _flat(t: Any, out: Any, x: Any, **params: Any) -> Any:
-    return t * 0.0
+sign = Primitive("sign", np.sign, Primitive.zero, elementwise=True)
 
+floor = Primitive("floor", np.floor, Primitive.zero, elementwise=True)
 
-sign = Primitive("sign", np.sign, _flat, elementwise=True)
-
-floor = Primitive("floor", np.floor, _flat, elementwise=True)
-
-ceil = Primitive("ceil", np.ceil, _flat, elementwise=True)
+ceil = Primitive("ceil", np.ceil, Primitive.zero, elementwise=True)
 
 # NumPy's round (round half to even) to `decimals` places; `around` is NumPy's other name for it,
 # and keeps the builtin `round` unshadowed
-around = Primitive("round", lambda x, decimals=0: np.round(x, decimals), _flat,
+around = Primitive("round", lambda x, decimals=0: np.round(x, decimals), Primitive.zero,
                    elementwise=True)
 
 
 # ---- piecewise linear ----------------------------------------------------------------------------
 
-absolute = Primitive("abs", np.absolute, lambda t, out, x: t * np.sign(_primal(x)),
-                     elementwise=True)
+def _abs_tangent(t: Any, out: Any, x: Any) -> Any:
+    x = _primal(x)
+    return np.where(x > 0, t, np.where(x < 0, -t, 0.0))
 
 
-def _share(x: Any, y: Any) -> Any:
-    """1 where x wins, 1/2 on ties, 0 where y wins."""
+absolute = Primitive("abs", np.absolute, _abs_tangent, elementwise=True)
+
+
+def _winner(t: Any, x: Any, y: Any) -> Any:
+    """x's share of the tangent of max(x, y): t where x wins, t / 2 on ties, 0 where y wins."""
     x, y = _primal(x), _primal(y)
-    return (x > y) + 0.5 * (x == y)
+    return np.where(x > y, t, np.where(x == y, 0.5 * t, 0.0))
 
 
 maximum = Primitive("maximum", np.maximum,
-                    lambda t, out, x, y: t * _share(x, y),
-                    lambda t, out, x, y: t * _share(y, x), elementwise=True)
+                    lambda t, out, x, y: _winner(t, x, y),
+                    lambda t, out, x, y: _winner(t, y, x), elementwise=True)
 
 minimum = Primitive("minimum", np.minimum,
-                    lambda t, out, x, y: t * _share(y, x),
-                    lambda t, out, x, y: t * _share(x, y), elementwise=True)
+                    lambda t, out, x, y: _winner(t, y, x),
+                    lambda t, out, x, y: _winner(t, x, y), elementwise=True)
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
@@ -130,9 +137,10 @@ def _inside(x: Any, lo: Any, hi: Any) -> Any:
 
 
 clip = Primitive("clip", np.clip,
-                 lambda t, out, x, lo, hi: t * _inside(x, lo, hi),
-                 lambda t, out, x, lo, hi: t * (_primal(x) < _primal(lo)),
-                 lambda t, out, x, lo, hi: t * (_primal(x) > _primal(hi)), elementwise=True)
+                 lambda t, out, x, lo, hi: np.where(_inside(x, lo, hi), t, 0.0),
+                 lambda t, out, x, lo, hi: np.where(_primal(x) < _primal(lo), t, 0.0),
+                 lambda t, out, x, lo, hi: np.where(_primal(x) > _primal(hi), t, 0.0),
+                 elementwise=True)
 
 where = Primitive("where", np.where,
                   None,

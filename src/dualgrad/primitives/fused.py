@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import _seeds
 from .._core import Primitive, align
+from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import sigmoid
 from .linalg import _align_batch
 
@@ -190,7 +189,7 @@ def _sce_parts(z: Any, y: Any) -> tuple[Any, Any]:
     the first two terms are never negative, so nothing cancels however large z is, and the
     last is exact even where it is tiny.
     """
-    tail = np.log1p(np.exp(-np.abs(z)))
+    tail = np.log1p(np.exp(-np.absolute(z)))
     terms = np.maximum(z, 0.0) - y * z
     terms += tail
     return np.add.reduce(terms, axis=None) / terms.size, tail

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive
+from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import _nonzero, _primal
 
 
@@ -105,10 +104,11 @@ reduce_prod: Primitive = Primitive(
 
 def _extreme_tangent(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     # the tangent of the entries that reach the extreme, averaged over ties
+    # (selected, then scaled: an infinite tangent of an entry that does not reach it stays out)
     x = _primal(x)
     hits = x == np.reshape(_primal(out), kept_shape(x.shape, axis))
-    share = hits / np.add.reduce(hits, axis=axis, keepdims=True)
-    return _add_up(t * share, tangent_axes(axis, x.ndim), keepdims)
+    ties = np.add.reduce(hits, axis=axis, keepdims=True)
+    return _add_up(np.where(hits, t, 0.0) * (1.0 / ties), tangent_axes(axis, x.ndim), keepdims)
 
 
 reduce_max = Primitive(
@@ -147,7 +147,7 @@ std = Primitive(
     "std", lambda x, axis=None, ddof=0, keepdims=False: np.std(x, axis=axis, ddof=ddof,
                                                               keepdims=keepdims),
     lambda t, out, x, axis=None, ddof=0, keepdims=False:
-        _centred_sum(t, x, axis, keepdims) / (_nonzero(out) * _dof(x, axis, ddof)))
+        _centred_sum(t, x, axis, keepdims) * (1.0 / _dof(x, axis, ddof)) / _nonzero(out))
 
 
 # ---- running sums -------------------------------------------------------------------------------

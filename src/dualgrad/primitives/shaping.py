@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive, align
+from . import _numpy as np  # NumPy bound at import: see _numpy
 
 
 def _reshaped(t: Any, out: Any, x: Any, **params: Any) -> Any:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive
+from . import _numpy as np  # NumPy bound at import: see _numpy
 from .reductions import _add_up, kept_shape, tangent_axes
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._core import Primitive
+from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import _nonzero
 
 # ---- trigonometric ------------------------------------------------------------------------------
@@ -30,7 +29,10 @@ arcsin = Primitive("arcsin", np.arcsin, lambda t, out, x: t / np.sqrt(1.0 - x * 
 arccos = Primitive("arccos", np.arccos, lambda t, out, x: t / -np.sqrt(1.0 - x * x),
                    elementwise=True)
 
-arctan = Primitive("arctan", np.arctan, lambda t, out, x: t / (1.0 + x * x), elementwise=True)
+# 1 / (1 + x^2) as (1 / hypot(x, 1))^2: x * x would overflow for |x| > 1e154, and the slope
+# (1e-310 there, a subnormal) become 0
+arctan = Primitive("arctan", np.arctan,
+                   lambda t, out, x: t * np.square(1.0 / np.hypot(x, 1.0)), elementwise=True)
 
 
 # ---- hyperbolic ---------------------------------------------------------------------------------
@@ -39,12 +41,15 @@ sinh = Primitive("sinh", np.sinh, lambda t, out, x: t * np.cosh(x), elementwise=
 
 cosh = Primitive("cosh", np.cosh, lambda t, out, x: t * np.sinh(x), elementwise=True)
 
-arcsinh = Primitive("arcsinh", np.arcsinh, lambda t, out, x: t / np.sqrt(x * x + 1.0),
+# 1 / sqrt(x^2 + 1) = 1 / hypot(x, 1), which does not overflow where x * x would
+arcsinh = Primitive("arcsinh", np.arcsinh, lambda t, out, x: t / np.hypot(x, 1.0),
                     elementwise=True)
 
-# 1 / sqrt(x^2 - 1) written as (x - 1)(x + 1), which keeps its precision near x = 1
+# 1 / sqrt(x^2 - 1) as 1 / (sqrt(x - 1) sqrt(x + 1)): precise near x = 1, and no overflow of
+# x^2 for large x
 arccosh = Primitive("arccosh", np.arccosh,
-                    lambda t, out, x: t / np.sqrt((x - 1.0) * (x + 1.0)), elementwise=True)
+                    lambda t, out, x: t / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)),
+                    elementwise=True)
 
 arctanh = Primitive("arctanh", np.arctanh, lambda t, out, x: t / (1.0 - x * x),
                     elementwise=True)
@@ -58,11 +63,13 @@ hypot = Primitive("hypot", np.hypot,
                   lambda t, out, x, y: t * (y / _nonzero(out)), elementwise=True)
 
 
-def _radius_squared(y: Any, x: Any) -> Any:
-    return _nonzero(x * x + y * y)
+def _over_radius_squared(a: Any, y: Any, x: Any) -> Any:
+    """a / (x^2 + y^2), as a / r / r: x^2 + y^2 would overflow for coordinates past 1e154."""
+    r = _nonzero(np.hypot(y, x))
+    return a / r / r
 
 
 # arctan2(y, x), the angle of (x, y): slopes x / r^2 in y and -y / r^2 in x
 arctan2 = Primitive("arctan2", np.arctan2,
-                    lambda t, out, y, x: t * (x / _radius_squared(y, x)),
-                    lambda t, out, y, x: t * (-y / _radius_squared(y, x)), elementwise=True)
+                    lambda t, out, y, x: t * _over_radius_squared(x, y, x),
+                    lambda t, out, y, x: t * _over_radius_squared(-y, y, x), elementwise=True)
