@@ -333,3 +333,25 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path, capsys, monkeypatch):
     assert status == 130
     assert capsys.readouterr().err == "dualgrad: interrupted\n"
     assert not out.exists()
+
+
+# ---- demo ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", ["-1", "x"])
+def test_demo_with_a_bad_seed_is_a_usage_error(capsys, seed):
+    """`dualgrad demo --seed` takes an int >= 0; anything else is a usage error with status 2."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", "--no-plots", "--seed", seed])
+    assert info.value.code == 2
+    printed, err = capsys.readouterr()
+    assert printed == "" and "a seed is an int >= 0" in err and "Traceback" not in err
+
+
+def test_demo_with_a_file_as_the_picture_folder_is_refused_before_running(tmp_path, capsys):
+    """`dualgrad demo --out FILE` says the file is no folder, before running any experiment."""
+    path = tmp_path / "pictures"
+    path.write_text("mine")
+    assert cli.main(["demo", "--out", str(path)]) == 2
+    assert "is a file; give a folder" in one_error_line(capsys)
+    assert path.read_text() == "mine"

@@ -26,6 +26,8 @@ def _demo(args: argparse.Namespace) -> int:
     from .examples import deep_network, linear_regression, logistic_regression
 
     out_dir = None if args.no_plots else args.out
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise DataError(f"--out {out_dir} is a file; give a folder for the pictures")
     for title, module in (("Linear regression", linear_regression),
                           ("Logistic regression", logistic_regression),
                           ('The 2-2-1 "deep" network', deep_network)):
@@ -242,6 +244,17 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """A seed for NumPy's generators: a non-negative int (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an int >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dualgrad", description="Forward-mode automatic differentiation for NumPy.")
@@ -249,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the blog's three experiments on data made here")
     demo.add_argument("--out", default="dualgrad-demo", help="folder for the PNG pictures")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
+    demo.add_argument("--seed", type=_seed, default=0,
+                      help="seed of the data and the weights (an int >= 0)")
     demo.add_argument("--no-plots", action="store_true", help="skip the pictures")
     demo.set_defaults(run=_demo)
 
