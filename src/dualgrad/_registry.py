@@ -2,8 +2,14 @@
 
 Plugins are the built-in one and every entry point in the group ``dualgrad``. Each is loaded and
 called on its own, so a broken plugin costs only itself: it gives one `PluginWarning` (or, with
-``DUALGRAD_STRICT_PLUGINS=1``, a `PluginLoadError`) and everything else keeps working. After
-loading, look-ups are plain dictionary reads; pluggy is never on the hot path.
+``DUALGRAD_STRICT_PLUGINS=1``, a `PluginLoadError`) and everything else keeps working. Broken
+means raising anything, ``SystemExit`` included; only ``KeyboardInterrupt`` is let through, as
+the user's.
+
+The registry is loaded once per process, under a lock, by whichever thread uses it first; it is
+published only when complete, so an interrupted load leaves nothing half-built and the next use
+loads again. After loading, look-ups are plain dictionary reads; pluggy and the lock are never on
+the hot path.
 
 Environment:
     DUALGRAD_NO_PLUGINS=1         load the built-ins only.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterable
 from importlib import metadata
@@ -268,7 +275,9 @@ def _load() -> Registry:
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:  # any import failure of any plugin must be contained
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit too: a plugin never ends the program
                 _record_failure(reg, ep.name, dist, version, f"import failed: {_one_line(exc)}")
                 continue
             candidates.append((ep.name, module, ep))
@@ -284,7 +293,9 @@ def _load() -> Registry:
                     f"dualgrad plugin {name!r} defines {hook!r}, which is no dualgrad hook; "
                     f"the hooks are {', '.join(h for h, _ in KINDS.values())}"))
             entries = _collect(pm, name)
-        except Exception as exc:  # a plugin's own hook code may raise anything
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's own hook code may raise anything, even exit
             if pm.is_registered(module):
                 pm.unregister(module)
             if name == BUILTIN:
@@ -325,18 +336,36 @@ def _own_version() -> str | None:
 
 
 _REGISTRY: Registry | None = None
+# Held while plugins load: threads that use the registry first together wait for one load. It
+# is reentrant so that a plugin looking names up while it loads gets an error, not a deadlock.
+_LOCK = threading.RLock()
+_loading = False
 
 
 def registry() -> Registry:
-    """The registry, loaded on first use."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _load()
-    return _REGISTRY
+    """The registry, loaded on first use: once per process, whichever threads ask."""
+    global _REGISTRY, _loading
+    loaded = _REGISTRY
+    if loaded is not None:
+        return loaded
+    with _LOCK:
+        if _REGISTRY is None:
+            if _loading:
+                raise PluginLoadError(
+                    "a plugin used the dualgrad registry while dualgrad was loading it (at "
+                    "import or in a hook); look names up when the plugin's functions run, not "
+                    "while it loads")
+            _loading = True
+            try:
+                _REGISTRY = _load()
+            finally:
+                _loading = False
+        return _REGISTRY
 
 
 def reload() -> Registry:
     """Forget the loaded registry and load the plugins again (after installing one, say)."""
     global _REGISTRY
-    _REGISTRY = None
-    return registry()
+    with _LOCK:
+        _REGISTRY = None
+        return registry()

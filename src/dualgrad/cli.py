@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import os
+import reprlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import _registry
-from ._errors import DataError, DualgradError
+from ._errors import ConfigError, DataError, DualgradError
 from ._toml import tomllib
 from .model import Model
 
@@ -22,6 +26,8 @@ def _demo(args: argparse.Namespace) -> int:
     from .examples import deep_network, linear_regression, logistic_regression
 
     out_dir = None if args.no_plots else args.out
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise DataError(f"--out {out_dir} is a file; give a folder for the pictures")
     for title, module in (("Linear regression", linear_regression),
                           ("Logistic regression", logistic_regression),
                           ('The 2-2-1 "deep" network', deep_network)):
@@ -32,74 +38,192 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Features and target from a CSV file of numbers, with or without a header row.
+    """Features and target from a UTF-8 CSV file of numbers, with or without a header row.
 
-    `target` names (or numbers, from 0) the target column; None takes the last one.
+    The first non-blank row is a header when none of its cells is a number; any other row is
+    data, and every cell of a data row must be a finite number. A byte-order mark is dropped.
+    Blank rows are skipped. A bad cell is reported by row and column numbered from 1, as a
+    spreadsheet shows them. `target` names (or numbers, from 0) the target column; None takes
+    the last one.
     """
-    try:
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path} is not a text CSV file ({exc})") from None
-    if not rows:
-        raise DataError(f"{path} has no rows")
+    text = _read_text(path, "data file")
     header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        [float(cell) for cell in rows[0]]
-    except ValueError:
-        header, rows = [cell.strip() for cell in rows[0]], rows[1:]
+        for number, row in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in row):
+                continue
+            if not rows and header is None and not any(_is_numeric(cell) for cell in row):
+                header = [cell.strip() for cell in row]
+                continue
+            rows.append((number, row))
+    except csv.Error as exc:
+        raise DataError(f"{path}, row {reader.line_num}: not readable as CSV ({exc})") from None
     if not rows:
-        raise DataError(f"{path} has a header but no data rows")
-    width = len(rows[0])
+        raise DataError(f"{path} has a header but no data rows" if header is not None
+                        else f"{path} has no rows")
+    first = rows[0][0]
+    width = len(header) if header is not None else len(rows[0][1])
     if width < 2:
-        raise DataError(f"{path} needs at least two columns: features and a target")
+        raise DataError(f"{path} needs at least two columns, features and a target; row "
+                        f"{first} has {width}")
     data = np.empty((len(rows), width))
-    for i, row in enumerate(rows):
+    for i, (number, row) in enumerate(rows):
         if len(row) != width:
-            raise DataError(f"{path}, data row {i + 1}: {len(row)} fields, expected {width}")
+            first_name = "the header" if header is not None else f"row {first}"
+            raise DataError(f"{path}, row {number}: {len(row)} cell(s), but {first_name} has "
+                            f"{width}; every row needs the same number of cells")
         for j, cell in enumerate(row):
-            try:
-                data[i, j] = float(cell)
-            except ValueError:
-                raise DataError(f"{path}, data row {i + 1}, column {j + 1}: {cell!r} is not a "
-                                "number") from None
-    if target is None:
-        col = width - 1
-    elif isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-        col = int(target)
-    elif header is not None and target in header:
-        col = header.index(target)
-    else:
-        raise DataError(f"{path} has no column {target!r}"
-                        + (f"; its columns are {', '.join(header)}" if header else ""))
-    if not 0 <= col < width:
-        raise DataError(f"{path} has {width} columns; there is no column {col}")
+            data[i, j] = _number(cell, f"{path}, row {number}, column {j + 1}",
+                                 first_row=header is None and i == 0)
+    col = _target_column(path, target, header, width)
     return np.delete(data, col, axis=1), data[:, col]
 
 
+def _is_numeric(cell: str) -> bool:
+    """Whether `cell` reads as a number, finite or not: such a cell makes its row data."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(cell: str, where: str, first_row: bool) -> float:
+    """The finite number in `cell`, or a DataError saying what is wrong with it."""
+    try:
+        value = float(cell)
+    except ValueError:
+        if not cell.strip():
+            why = "the cell is empty; every cell of a data row needs a number: fill it in or " \
+                "delete the row"
+        elif "\x00" in cell:
+            why = f"holds a NUL byte ({_show(cell)}); the file is damaged or not a text CSV"
+        else:
+            why = f"{_show(cell)} is not a number"
+            if first_row:
+                why += " (a first row is a header only when none of its cells is a number)"
+        raise DataError(f"{where}: {why}") from None
+    if not np.isfinite(value):
+        raise DataError(f"{where}: {_show(cell)} is not a finite number; fill in a real value "
+                        "or delete the row")
+    return value
+
+
+def _target_column(path: str | Path, target: object, header: list[str] | None,
+                   width: int) -> int:
+    """The index of the target column, from its name, its number (from 0) or None (the last)."""
+    if target is None:
+        return width - 1
+    if isinstance(target, str) and target.isascii() and target.isdigit():
+        target = int(target)
+    if isinstance(target, int) and not isinstance(target, bool):
+        if not 0 <= target < width:
+            raise DataError(f"{path} has {width} columns, numbered 0 to {width - 1}; there is no "
+                            f"column {target}")
+        return target
+    if not isinstance(target, str):
+        raise DataError(f"[fit] target must be a column name or a column number from 0, got "
+                        f"{_show(target)}")
+    if header is None:
+        raise DataError(f"{path} has no header row (its first row holds numbers), so no column "
+                        f"is named {_show(target)}; give the target's number from 0 instead")
+    found = [j for j, name in enumerate(header) if name == target]
+    if not found:
+        raise DataError(f"{path} has no column {_show(target)}; its columns are "
+                        f"{', '.join(header)}")
+    if len(found) > 1:
+        raise DataError(f"{path} has {len(found)} columns named {_show(target)} (columns "
+                        f"{', '.join(str(j + 1) for j in found)}); rename one, or give the "
+                        "target's number from 0")
+    return found[0]
+
+
+def _show(value: object) -> str:
+    """A short repr of `value` for a one-line message, whatever its size."""
+    return reprlib.repr(value)
+
+
+def _read_bytes(path: str | Path, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise DataError(f"the {what} {path} is a folder; give a file") from None
+    except OSError as exc:
+        raise DataError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+
+
+def _read_text(path: str | Path, what: str) -> str:
+    """The UTF-8 text of the file `path`, without a byte-order mark."""
+    raw = _read_bytes(path, what)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            kind = "UTF-16 text"
+        else:
+            kind = f"not UTF-8 text (byte {exc.start + 1} is {raw[exc.start:exc.start + 1]!r})"
+        how = " (from a spreadsheet: as 'CSV UTF-8')" if what == "data file" else ""
+        raise DataError(f"the {what} {path} is {kind}; save it as UTF-8{how}") from None
+
+
+def _read_config(path: str | Path) -> dict[str, Any]:
+    """The TOML file `path` as a dict; every way it can be unreadable is a ConfigError."""
+    try:
+        text = _read_text(path, "config file")
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, and integers too long to convert
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} nests arrays or tables too deeply to read; a model config "
+                          "needs only a few levels") from None
+
+
+def _output_path(args: argparse.Namespace) -> Path:
+    """Where `train` saves the model; checked before training so no run is lost to a bad path."""
+    out = Path(args.out) if args.out else Path(args.config).with_suffix(".npz")
+    if out.is_dir():
+        raise DataError(f"cannot save the model to {out}: it is a folder; give a file name")
+    folder = out.parent
+    if not folder.is_dir():
+        raise DataError(f"cannot save the model to {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"cannot save the model to {out}: the folder {folder} is not writable")
+    for given, what in ((args.config, "config"), (args.data, "data file")):
+        if out.exists() and Path(given).exists() and out.samefile(given):
+            raise DataError(f"cannot save the model to {out}: it is the {what}; give --out")
+    return out
+
+
 def _train(args: argparse.Namespace) -> int:
-    with open(args.config, "rb") as f:
-        try:
-            config = tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise DataError(f"{args.config} is not valid TOML: {exc}") from exc
-    fit = config.get("fit", {})
+    config = _read_config(args.config)
+    fit = config.pop("fit", {})
     if not isinstance(fit, dict):
-        raise DataError(f"{args.config}: 'fit' must be a table ([fit]), got {fit!r}")
+        raise ConfigError(f"{args.config}: 'fit' must be a table ([fit]), got {_show(fit)}")
     fit = dict(fit)
     unknown = sorted(set(fit) - set(_FIT_KEYS))
     if unknown:
-        raise DataError(f"the [fit] table has no key {', '.join(map(repr, unknown))}; its keys "
-                        f"are {', '.join(_FIT_KEYS)}")
+        raise ConfigError(f"the [fit] table has no key {', '.join(map(_show, unknown))}; its "
+                          f"keys are {', '.join(_FIT_KEYS)}")
     if "shuffle" in fit and not isinstance(fit["shuffle"], bool):
-        raise DataError(f"[fit] shuffle must be true or false, got {fit['shuffle']!r}")
-    model = Model.from_toml(args.config)
+        raise ConfigError(f"[fit] shuffle must be true or false, got {_show(fit['shuffle'])}")
+    try:
+        model = Model.from_config(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{args.config}: {exc}") from None
+    out = _output_path(args)
     x, y = read_csv(args.data, fit.pop("target", None))
     if args.epochs is not None:
         fit["epochs"] = args.epochs
     history = model.fit(x, y, verbose=not args.quiet, **fit)
-    out = Path(args.out) if args.out else Path(args.config).with_suffix(".npz")
-    model.save(out)
+    try:
+        model.save(out)
+    except OSError as exc:
+        raise DataError(f"cannot save the model to {out}: {exc.strerror or exc}") from None
     losses = history.history["loss"]
     print(f"trained {model.num_params} parameters for {len(losses)} epoch(s): loss "
           f"{losses[0]:.6g} -> {losses[-1]:.6g}")
@@ -120,6 +244,17 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """A seed for NumPy's generators: a non-negative int (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an int >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dualgrad", description="Forward-mode automatic differentiation for NumPy.")
@@ -127,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the blog's three experiments on data made here")
     demo.add_argument("--out", default="dualgrad-demo", help="folder for the PNG pictures")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
+    demo.add_argument("--seed", type=_seed, default=0,
+                      help="seed of the data and the weights (an int >= 0)")
     demo.add_argument("--no-plots", action="store_true", help="skip the pictures")
     demo.set_defaults(run=_demo)
 
@@ -150,9 +286,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (DualgradError, OSError) as exc:
-        print(f"dualgrad: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("dualgrad: interrupted", file=sys.stderr)
+        return 130
+    except (DualgradError, OSError, MemoryError) as exc:
+        print(f"dualgrad: error: {_user_message(exc)}", file=sys.stderr)
         return 2
+
+
+def _user_message(exc: BaseException) -> str:
+    """`exc` as one line of text for a user."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    elif isinstance(exc, MemoryError):
+        text = f"not enough memory ({exc or 'no detail'}); use fewer or smaller layers or less data"
+    else:
+        text = str(exc)
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,19 @@ Third-party plugins announce their module in the entry-point group ``dualgrad``:
     myplugin = "myplugin.hooks"
 
 dualgrad loads each entry point on its own the first time a registry is used, calls each of its
-hooks once, and from then on serves look-ups from plain dictionaries.
+hooks once per process (also when several threads use the registry first at the same time), and
+from then on serves look-ups from plain dictionaries. A hook, or the plugin's import, must not
+look names up itself (``dualgrad.primitive(...)`` and the like): the registry is still loading,
+and the plugin is skipped with a `PluginWarning` saying so.
+
+A plugin that raises anything while it is imported or its hooks run, ``SystemExit`` included, is
+skipped with a `PluginWarning` that names it (a `PluginLoadError` under
+``DUALGRAD_STRICT_PLUGINS=1``); everything else keeps working. A ``KeyboardInterrupt`` is the
+user's and ends the load; nothing of it is kept, and the next use loads again.
+
+A plugin never displaces a built-in: a name a built-in has keeps the built-in, and the plugin's
+is reachable as ``"plugin/name"``; a NumPy function a built-in primitive implements keeps the
+built-in's rule.
 """
 
 from __future__ import annotations
