@@ -155,3 +155,25 @@ def test_text_and_time_data_is_refused_not_parsed(bad):
         model.fit(bad, np.zeros(4), epochs=1, verbose=False)
     with pytest.raises(dg.DataError, match="must be numbers"):
         model.fit(np.zeros((4, 2)), bad[:, 0], epochs=1, verbose=False)
+
+
+@pytest.mark.parametrize("units", [10**21, 10**12])
+def test_a_layer_too_large_to_create_is_a_config_error(units):
+    """A layer whose weights cannot be allocated is a ConfigError naming it, not NumPy's error."""
+    model = dg.Model([dg.layer("dense", units=units)], "mse", "sgd", seed=0)
+    with pytest.raises(dg.ConfigError, match="layer 1 .* cannot create its weights"):
+        model.build((1000,))
+
+
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe" + "loss = 'mse'".encode("utf-16-le"),
+    b"loss = 'ms\xe9'",
+    b"x = " + b"[" * 5000 + b"]" * 5000,
+    b"[[layers]\n",
+], ids=["utf16", "latin1", "deep", "broken"])
+def test_from_toml_refuses_unreadable_files_with_a_config_error(tmp_path, content):
+    """Model.from_toml turns non-UTF-8, deeply nested and malformed TOML into a ConfigError."""
+    path = tmp_path / "net.toml"
+    path.write_bytes(content)
+    with pytest.raises(dg.ConfigError):
+        dg.Model.from_toml(path)

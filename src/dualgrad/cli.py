@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _registry
 from ._errors import ConfigError, DataError, DualgradError
-from ._toml import tomllib
+from ._toml import read_text, read_toml
 from .model import Model
 
 _FIT_KEYS = ("epochs", "batch_size", "shuffle", "target")
@@ -46,7 +46,7 @@ def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np
     spreadsheet shows them. `target` names (or numbers, from 0) the target column; None takes
     the last one.
     """
-    text = _read_text(path, "data file")
+    text = read_text(path, "data file")
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -145,44 +145,6 @@ def _show(value: object) -> str:
     return reprlib.repr(value)
 
 
-def _read_bytes(path: str | Path, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except IsADirectoryError:
-        raise DataError(f"the {what} {path} is a folder; give a file") from None
-    except OSError as exc:
-        raise DataError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
-
-
-def _read_text(path: str | Path, what: str) -> str:
-    """The UTF-8 text of the file `path`, without a byte-order mark."""
-    raw = _read_bytes(path, what)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            kind = "UTF-16 text"
-        else:
-            kind = f"not UTF-8 text (byte {exc.start + 1} is {raw[exc.start:exc.start + 1]!r})"
-        how = " (from a spreadsheet: as 'CSV UTF-8')" if what == "data file" else ""
-        raise DataError(f"the {what} {path} is {kind}; save it as UTF-8{how}") from None
-
-
-def _read_config(path: str | Path) -> dict[str, Any]:
-    """The TOML file `path` as a dict; every way it can be unreadable is a ConfigError."""
-    try:
-        text = _read_text(path, "config file")
-    except DataError as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        return tomllib.loads(text)
-    except ValueError as exc:  # TOMLDecodeError, and integers too long to convert
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{path} nests arrays or tables too deeply to read; a model config "
-                          "needs only a few levels") from None
-
-
 def _output_path(args: argparse.Namespace) -> Path:
     """Where `train` saves the model; checked before training so no run is lost to a bad path."""
     out = Path(args.out) if args.out else Path(args.config).with_suffix(".npz")
@@ -200,7 +162,7 @@ def _output_path(args: argparse.Namespace) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
-    config = _read_config(args.config)
+    config = read_toml(args.config)
     fit = config.pop("fit", {})
     if not isinstance(fit, dict):
         raise ConfigError(f"{args.config}: 'fit' must be a table ([fit]), got {_show(fit)}")

@@ -20,7 +20,7 @@ from ._errors import (
     NonFiniteLossError,
     ShapeError,
 )
-from ._toml import tomllib
+from ._toml import read_toml
 from .callbacks import Callback, EpochEnd
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss
@@ -222,11 +222,7 @@ class Model:
 
         A ``[fit]`` table, read by ``dualgrad train``, is ignored here.
         """
-        try:
-            with open(path, "rb") as f:
-                config = tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        config = read_toml(path)
         config.pop("fit", None)
         return cls.from_config(config)
 
@@ -268,8 +264,14 @@ class Model:
                                  f"{input_shape}")
             return
         arrays, shapes, shape = [], [], input_shape
-        for layer in self.layers:
-            ws = [np.asarray(w, dtype=np.float64) for w in layer.init(shape, self._rng)]
+        for i, layer in enumerate(self.layers):
+            try:
+                ws = [np.asarray(w, dtype=np.float64) for w in layer.init(shape, self._rng)]
+            except (MemoryError, ValueError, OverflowError) as exc:
+                # a size NumPy cannot allocate (units = 10**21): the config's fault, said so
+                raise ConfigError(f"layer {i + 1} ({layer!r}) cannot create its weights for "
+                                  f"inputs of shape {shape}: {type(exc).__name__}: {exc}; "
+                                  "make the layer smaller") from None
             arrays.extend(ws)
             shapes.append([w.shape for w in ws])
             shape = layer.output_shape(shape)
