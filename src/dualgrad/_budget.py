@@ -23,10 +23,11 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "get_memory_budget", "set_memory_budget"]
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB, as for Model(memory_budget=...)
 
-# arrays of the larger of f's input and output size that one direction keeps alive at once: its
-# seed and about four intermediates (a product, its factors' tangents, their sum), as measured
-# on elementwise functions and as the Model assumes for its layers
-ARRAYS_PER_DIRECTION = 4
+# arrays of the larger of f's input and output size that one direction keeps alive at once,
+# beside its seed: about four intermediates (a product, its factors' tangents, their sum), as
+# the Model assumes for its layers, and the output's tangent, gathered into the answer (measured
+# with tracemalloc on elementwise functions: 4 for a gradient, 5 for a Jacobian)
+ARRAYS_PER_DIRECTION = 5
 
 _budget = DEFAULT_MEMORY_BUDGET
 

@@ -276,7 +276,8 @@ def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
         result = f(*call, **kwargs)
         parts = [_split(o, tag, stop - start) for o in _leaves(result)]
         if start == 0:
-            out, values = result, [v for v, _ in parts]
+            values = [v for v, _ in parts]
+            out = _rebuild(result, iter(values))  # f's structure, without the pass's tangents
             weigh(out, values)  # before the other passes
             gathered = [_Gathered(v, total) for v in values]
         for g, (_, t) in zip(gathered, parts):
