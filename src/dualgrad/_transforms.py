@@ -345,9 +345,8 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """The gradient of a scalar function, by forward mode.
 
     Every scalar of the chosen arguments is a direction, pushed through `f` many at a time in
-    vectorised passes: a first pass of one direction, then as many per pass as the memory
-    budget allows (all of them for a small problem), or `chunk_size` per pass. The numbers do
-    not depend on how the directions are split.
+    vectorised passes: as many per pass as the memory budget allows (all of them in one pass
+    for a small problem), or `chunk_size` per pass. The numbers do not depend on the split.
 
     Args:
         f: a function returning a scalar.
@@ -387,8 +386,9 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     gives a tuple or list with one Jacobian per output (each a tuple when `argnums` is).
 
     The Jacobian must fit in the memory budget (`memory_budget` bytes, or `get_memory_budget()`):
-    one larger is refused with `MemoryBudgetError` after a first pass of one direction, which
-    tells the output's size, before the bulk of the work.
+    to know its size, `f` is first evaluated once on the arguments as constants (no tangents),
+    and a Jacobian larger than the budget is refused then with `MemoryBudgetError`, before any
+    pass. With a `chunk_size` that evaluation is skipped and the first pass tells the size.
 
     Example:
         >>> import numpy as np, dualgrad as dg
