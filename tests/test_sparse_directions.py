@@ -293,7 +293,8 @@ def test_the_compact_path_engages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_dense_seeds_switch_the_compact_path_off(dense: None) -> None:
     seen = []
-    dg.jacobian(lambda v: seen.append(_core.stored_rows(v[0] * BIG)) or v[0] * BIG)(X6)
+    dg.jacobian(lambda v: seen.append(_core.stored_rows(v[0] * BIG)) or v[0] * BIG,
+                chunk_size=6)(X6)
     assert seen == [None]
 
 
@@ -342,7 +343,7 @@ def test_public_views_of_a_compact_tangent() -> None:
 def test_seeds_read_inside_the_function_are_dense() -> None:
     """The input's own tangent is the identity, as it always was."""
     seen = []
-    dg.jacobian(lambda x: seen.append(x.tangent.copy()) or x * 1.0)(X23)
+    dg.jacobian(lambda x: seen.append(x.tangent.copy()) or x * 1.0, chunk_size=6)(X23)
     np.testing.assert_array_equal(seen[0], np.eye(6).reshape(6, 2, 3))
 
 

@@ -1,6 +1,7 @@
 """dualgrad: forward-mode automatic differentiation for NumPy, extended by plugins."""
 
 from . import callbacks, numpy_api, primitives, testing
+from ._budget import get_memory_budget, set_memory_budget
 from ._core import Primitive, Variable
 from ._custom import custom_jvp
 from ._errors import (
@@ -9,6 +10,7 @@ from ._errors import (
     DataError,
     DualgradError,
     DualgradTypeError,
+    MemoryBudgetError,
     ModelFileError,
     NonFiniteLossError,
     PluginLoadError,
@@ -99,6 +101,7 @@ __all__ = [
     "LogLoss",
     "Loss",
     "MeanSquaredError",
+    "MemoryBudgetError",
     "Model",
     "ModelFileError",
     "NonFiniteLossError",
@@ -131,6 +134,7 @@ __all__ = [
     "exp",
     "expand_dims",
     "expm1",
+    "get_memory_budget",
     "grad",
     "hessian",
     "hookimpl",
@@ -160,6 +164,7 @@ __all__ = [
     "reciprocal",
     "relu",
     "reshape",
+    "set_memory_budget",
     "sigmoid",
     "sin",
     "sinh",

@@ -43,6 +43,19 @@ class ModelFileError(DualgradError, ValueError):
     """A model file that is missing, corrupt, or not written by dualgrad."""
 
 
+class MemoryBudgetError(DualgradError, MemoryError):
+    """An answer (a Jacobian, a Hessian) larger than the memory budget, refused before it is
+    computed; `needed` and `budget` are in bytes."""
+
+    def __init__(self, message: str, needed: int, budget: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.budget = budget
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, int]]:
+        return type(self), (str(self), self.needed, self.budget)
+
+
 class NonFiniteLossError(DualgradError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 

@@ -7,12 +7,13 @@ derivative, and the inner and outer perturbations never mix.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _budget, _core
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError, ShapeError
@@ -125,9 +126,7 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     return chosen
 
 
-def _chunk(chunk_size: int | None, total: int) -> int:
-    if chunk_size is None:
-        return max(total, 1)
+def _chunk(chunk_size: int, total: int) -> int:
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool):
         raise DualgradTypeError(f"chunk_size must be a positive int or None, got "
                                 f"{chunk_size!r}")
@@ -136,10 +135,14 @@ def _chunk(chunk_size: int | None, total: int) -> int:
     return int(chunk_size)
 
 
+def _budget_of(memory_budget: int | None) -> int | None:
+    return None if memory_budget is None else _budget.checked(memory_budget)
+
+
 def _seeded(x: Any, offset: int, start: int, stop: int, tag: int) -> Any:
     """`x` carrying directions start..stop of the unit basis, where x's scalars are numbered
     from `offset`; a constant when none of those directions touches x."""
-    n = int(np.prod(x.shape, dtype=np.int64))
+    n = math.prod(x.shape)
     lo, hi = max(start, offset), min(stop, offset + n)
     if lo >= hi:
         return x
@@ -157,24 +160,111 @@ def _seeded(x: Any, offset: int, start: int, stop: int, tag: int) -> Any:
                                               stop - start, offset - start), tag)
 
 
-def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-             argnums: tuple[int, ...], chunk_size: int | None
-             ) -> tuple[Any, list[Any], list[Any], list[Any]]:
-    """Run `f` with every scalar of the chosen arguments seeded, `chunk_size` at a time.
+def _element_bytes(x: Any) -> int:
+    """The bytes one scalar of `x` takes with its tangents at outer differentiations (a nested
+    transformation's arrays carry those too)."""
+    if isinstance(x, Variable):
+        return _element_bytes(x.value) * (1 + x.num_directions)
+    return int(x.dtype.itemsize)
 
-    Returns f's output (its last run), the value of each of its arrays (`_leaves` order), their
-    stacked tangents, each of shape ``(n, *value.shape)`` with n the number of seeded scalars,
-    and the chosen arguments as arrays.
+
+def _itemsize(x: Any) -> int:
+    return int((x.primal() if isinstance(x, Variable) else x).dtype.itemsize)
+
+
+class _Gathered:
+    """The tangents of one output array, gathered pass by pass into one ``(n, *shape)`` stack
+    allocated once (a single pass's tangent is the stack itself), so the answer is never held
+    twice. Tangents of an outer differentiation (Variables) are kept as pieces, joined at the
+    end."""
+
+    def __init__(self, value: Any, total: int) -> None:
+        self.value = value
+        self.total = total
+        self.stack: Any = None
+        self.pieces: list[Any] = []
+
+    def add(self, tangent: Any, start: int, stop: int) -> None:
+        """Take the tangents of directions start..stop, shape ``(stop - start, *shape)``."""
+        if stop - start == self.total:
+            self.stack = tangent
+        elif type(tangent) is np.ndarray and not self.pieces:
+            if self.stack is None:
+                dtype = tangent.dtype if type(self.value) is not np.ndarray else \
+                    np.result_type(tangent.dtype, self.value.dtype)
+                self.stack = np.empty((self.total, *tangent.shape[1:]), dtype=dtype)
+            self.stack[start:stop] = tangent
+        else:
+            if self.stack is not None:  # a Variable after arrays: what is done is a piece
+                self.pieces.append(self.stack[:start])
+                self.stack = None
+            self.pieces.append(tangent)
+
+    def answer(self, chosen: list[Any]) -> list[Any]:
+        """One block per chosen argument, shaped ``value.shape + arg.shape``."""
+        ts = self.pieces
+        stack = self.stack if not ts else ts[0] if len(ts) == 1 else \
+            p.concatenate(*ts, axis=0)
+        return _per_argument(stack, chosen, tuple(self.value.shape))
+
+
+def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+             argnums: tuple[int, ...], chunk_size: int | None, budget: int, what: str,
+             advice: str, check: Callable[[Any, list[Any]], None] | None = None,
+             outputs: int | None = None, spread: int = 1
+             ) -> tuple[Any, list[Any], list[list[Any]], list[Any]]:
+    """Run `f` with every scalar of the chosen arguments seeded, some directions per pass.
+
+    The answer holds f's `outputs` numbers (when the caller knows how many) per direction. It is
+    refused with `MemoryBudgetError` when larger than `budget` (`what` names the call, `advice`
+    says what to do instead), and what it leaves of the budget sets the directions per pass,
+    unless `chunk_size` does. When `outputs` is not known and no `chunk_size` is given, f first
+    runs once on the arguments as constants (no tangents: the cost of f alone) to learn it, so
+    a huge answer is refused before any tangent is computed. `check` sees f's first output.
+    `spread` counts the copies of each direction f holds at once: 2 when f differentiates
+    again (a Hessian's inner gradients carry their own directions beside each outer one).
+
+    Returns f's output (of its first pass), the value of each of its arrays (`_leaves` order),
+    for each of them its derivative blocks, one per chosen argument shaped
+    ``value.shape + arg.shape``, and the chosen arguments as arrays.
     """
     args = tuple(_as_input(a, f"argument {i}") if i in argnums else a
                  for i, a in enumerate(args))
     chosen = [args[i] for i in argnums]
-    sizes = [int(np.prod(a.shape, dtype=np.int64)) for a in chosen]
+    sizes = [math.prod(a.shape) for a in chosen]
     total = sum(sizes)
-    step = _chunk(chunk_size, total)
-    out: Any = None
-    values: list[Any] = []
-    pieces: list[list[Any]] = []
+
+    def weigh(out: Any, values: list[Any]) -> int:
+        """Refuse f's output or its answer; return how many numbers the output holds."""
+        if check is not None:
+            check(out, values)
+        outputs: int = sum(math.prod(v.shape) for v in values)
+        nbytes = total * sum(math.prod(v.shape) * _itemsize(v) for v in values)
+        _budget.refuse_larger(what, outputs * total, nbytes, budget, advice)
+        return outputs
+
+    if chunk_size is not None:
+        step = _chunk(chunk_size, total)
+    elif total == 0:
+        step = 1
+    else:
+        element = max(_element_bytes(x) for x in chosen)
+        if outputs is None:
+            tag = new_tag()
+            out = f(*(Variable._make(a, None, tag) if i in argnums else a
+                      for i, a in enumerate(args)), **kwargs)
+            values = [_split(o, tag, 0)[0] for o in _leaves(out)]
+            outputs = weigh(out, values)
+            element = max([element, *(_element_bytes(v) for v in values)])
+        else:
+            _budget.refuse_larger(what, outputs * total, outputs * total * max(
+                _itemsize(a) for a in chosen), budget, advice)
+        # the Model's estimate: a direction holds its seed and a few arrays of the size of f's
+        # arrays, taken as the larger of its input and output
+        per_direction = spread * element * (
+            total + _budget.ARRAYS_PER_DIRECTION * max(total, outputs))
+        step = _budget.plan(total, per_direction, element * outputs * total, budget)
+    gathered: list[_Gathered] = []
     for start in range(0, max(total, 1), step):
         stop = min(start + step, total)
         tag = new_tag()
@@ -183,12 +273,17 @@ def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
         for i, size in zip(argnums, sizes):
             call[i] = _seeded(args[i], offset, start, stop, tag)
             offset += size
-        out = f(*call, **kwargs)
-        parts = [_split(o, tag, stop - start) for o in _leaves(out)]
-        values = [v for v, _ in parts]
-        pieces.append([t for _, t in parts])
-    tangents = [ts[0] if len(ts) == 1 else p.concatenate(*ts, axis=0) for ts in zip(*pieces)]
-    return out, values, tangents, chosen
+        result = f(*call, **kwargs)
+        parts = [_split(o, tag, stop - start) for o in _leaves(result)]
+        if start == 0:
+            values = [v for v, _ in parts]
+            out = _rebuild(result, iter(values))  # f's structure, without the pass's tangents
+            weigh(out, values)  # before the other passes
+            gathered = [_Gathered(v, total) for v in values]
+        for g, (_, t) in zip(gathered, parts):
+            g.add(t, start, stop)
+        del result, parts
+    return out, values, [g.answer(chosen) for g in gathered], chosen
 
 
 def _per_argument(tangents: Any, chosen: list[Any], out_shape: tuple[int, ...]) -> list[Any]:
@@ -196,7 +291,7 @@ def _per_argument(tangents: Any, chosen: list[Any], out_shape: tuple[int, ...]) 
     blocks, offset = [], 0
     k = len(out_shape)
     for a in chosen:
-        n = int(np.prod(a.shape, dtype=np.int64))
+        n = math.prod(a.shape)
         block = tangents[offset:offset + n] if len(chosen) > 1 else tangents
         offset += n
         if k:
@@ -209,50 +304,69 @@ def _pack(blocks: list[Any], argnums: int | Sequence[int]) -> Any:
     return blocks[0] if isinstance(argnums, (int, np.integer)) else tuple(blocks)
 
 
+_GRAD_ADVICE = ("Differentiate fewer inputs at a time (argnums, or a function of a slice of "
+                "them), or take directional derivatives with dualgrad.jvp")
+_JACOBIAN_ADVICE = ("Compute the products J @ v you need with dualgrad.jvp, one direction at a "
+                    "time; differentiate a smaller output; or loop over slices of the input "
+                    "yourself and keep only what you use")
+_HESSIAN_ADVICE = ("Compute Hessian-vector products with dualgrad.jvp(dualgrad.grad(f), (x,), "
+                   "(v,)), or the Hessian of fewer inputs at a time")
+
+
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   chunk_size: int | None = None) -> Callable[..., tuple[Any, Any]]:
+                   chunk_size: int | None = None, memory_budget: int | None = None
+                   ) -> Callable[..., tuple[Any, Any]]:
     """Like `grad`, but the returned function gives ``(f(*args), gradient)``."""
+    budget = _budget_of(memory_budget)
+    name = getattr(f, "__name__", "f")
+
+    def scalar(out: Any, values: list[Any]) -> None:
+        if isinstance(out, (tuple, list)):
+            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                             f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
+        if tuple(values[0].shape) != ():
+            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                             f"shape {tuple(values[0].shape)}; use dualgrad.jacobian for array "
+                             "outputs")
 
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
-        out, values, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
-        name = getattr(f, "__name__", "f")
-        if isinstance(out, (tuple, list)):
-            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
-                             f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
-        value = values[0]
-        if tuple(value.shape) != ():
-            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
-                             f"shape {tuple(value.shape)}; use dualgrad.jacobian for array "
-                             "outputs")
-        blocks = _writable(_per_argument(tangents[0], chosen, ()), args)
-        return value, _pack(blocks, argnums)
+        _, values, answers, _ = _forward(f, args, kwargs, nums, chunk_size,
+                                         _budget.resolve(budget), f"grad of {name}",
+                                         _GRAD_ADVICE, scalar, outputs=1)
+        return values[0], _pack(_writable(answers[0], args), argnums)
 
     return value_and_grad_f
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-         chunk_size: int | None = None) -> Callable[..., Any]:
+         chunk_size: int | None = None, memory_budget: int | None = None) -> Callable[..., Any]:
     """The gradient of a scalar function, by forward mode.
 
-    Every scalar of the chosen arguments is a direction; all of them are pushed through `f` in
-    one vectorised pass, or `chunk_size` at a time to bound memory (the numbers are the same).
+    Every scalar of the chosen arguments is a direction, pushed through `f` many at a time in
+    vectorised passes: as many per pass as the memory budget allows (all of them in one pass
+    for a small problem), or `chunk_size` per pass. The numbers do not depend on the split.
 
     Args:
         f: a function returning a scalar.
         argnums: which positional argument(s) to differentiate; a tuple gives a tuple.
-        chunk_size: how many directions per pass; None for all in one pass.
+        chunk_size: how many directions per pass; None to choose from the memory budget.
+        memory_budget: the bytes this call may hold; None for `get_memory_budget()` (1 GiB
+            unless `set_memory_budget` changed it), read at each call.
 
     Returns:
         A function with f's signature returning df/dx shaped like x.
+
+    Raises:
+        MemoryBudgetError: the gradient alone is larger than the memory budget.
 
     Example:
         >>> import numpy as np, dualgrad as dg
         >>> dg.grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
         array([2., 4.])
     """
-    value_and_grad_f = value_and_grad(f, argnums, chunk_size)
+    value_and_grad_f = value_and_grad(f, argnums, chunk_size, memory_budget)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -262,12 +376,19 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-             chunk_size: int | None = None) -> Callable[..., Any]:
+             chunk_size: int | None = None, memory_budget: int | None = None
+             ) -> Callable[..., Any]:
     """The Jacobian of `f`, shaped ``out.shape + x.shape``, by forward mode.
 
-    The value of `f` is computed once per pass and shared by all the directions of that pass.
+    The value of `f` is computed once per pass and shared by all the directions of that pass;
+    the directions are split into passes as for `grad`, by `chunk_size` or the memory budget.
     A tuple `argnums` gives a tuple of blocks, one per argument; a tuple- or list-valued `f`
     gives a tuple or list with one Jacobian per output (each a tuple when `argnums` is).
+
+    The Jacobian must fit in the memory budget (`memory_budget` bytes, or `get_memory_budget()`):
+    to know its size, `f` is first evaluated once on the arguments as constants (no tangents),
+    and a Jacobian larger than the budget is refused then with `MemoryBudgetError`, before any
+    pass. With a `chunk_size` that evaluation is skipped and the first pass tells the size.
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -275,23 +396,36 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         array([[2., 0.],
                [0., 6.]])
     """
+    budget = _budget_of(memory_budget)
+    name = getattr(f, "__name__", "f")
 
     @functools.wraps(f)
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums(argnums, len(args))
-        out, values, tangents, chosen = _forward(f, args, kwargs, nums, chunk_size)
-        blocks = [_per_argument(t, chosen, tuple(v.shape)) for v, t in zip(values, tangents)]
-        flat = iter(_writable([b for bs in blocks for b in bs], args))
-        return _rebuild(out, (_pack([next(flat) for _ in bs], argnums) for bs in blocks))
+        return _jacobian(f, args, kwargs, argnums, chunk_size, _budget.resolve(budget),
+                         f"jacobian of {name}", _JACOBIAN_ADVICE)
 
     return jacobian_f
 
 
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+              argnums: int | Sequence[int], chunk_size: int | None, budget: int, what: str,
+              advice: str, outputs: int | None = None, spread: int = 1) -> Any:
+    out, _, answers, _ = _forward(f, args, kwargs, _argnums(argnums, len(args)), chunk_size,
+                                  budget, what, advice, outputs=outputs, spread=spread)
+    flat = iter(_writable([b for bs in answers for b in bs], args))
+    return _rebuild(out, (_pack([next(flat) for _ in bs], argnums) for bs in answers))
+
+
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+            memory_budget: int | None = None) -> Callable[..., Any]:
     """The Hessian of a scalar `f`, shaped ``x.shape + x.shape``: forward over forward.
 
     A tuple `argnums` gives a tuple of tuples: block ``[i][j]`` holds the second derivatives
     in arguments ``argnums[i]`` and ``argnums[j]``, shaped ``xi.shape + xj.shape``.
+
+    The n x n answer must fit in the memory budget (`memory_budget` bytes, or
+    `get_memory_budget()`): one larger is refused with `MemoryBudgetError` before f runs; what
+    it leaves of the budget bounds the passes of both differentiations.
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -299,7 +433,22 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
         array([[ 6.,  0.],
                [ 0., 12.]])
     """
-    return jacobian(grad(f, argnums), argnums)
+    budget = _budget_of(memory_budget)
+    name = getattr(f, "__name__", "f")
+
+    @functools.wraps(f)
+    def hessian_f(*args: Any, **kwargs: Any) -> Any:
+        chosen = [_as_input(args[i], f"argument {i}") for i in _argnums(argnums, len(args))]
+        n = sum(math.prod(a.shape) for a in chosen)
+        answer = n * n * max(_itemsize(a) for a in chosen)
+        limit = _budget.resolve(budget)
+        # the inner gradients share what the answer leaves, or at the least hold their own
+        # answer (a row of the Hessian for each outer direction) and passes of one direction
+        inner = grad(f, argnums, memory_budget=max(limit - answer, answer // max(n, 1), 1))
+        return _jacobian(inner, args, kwargs, argnums, None, limit, f"hessian of {name}",
+                         _HESSIAN_ADVICE, outputs=n, spread=2)
+
+    return hessian_f
 
 
 def derivative(f: Callable[..., Any], order: int = 1) -> Callable[..., Any]:
