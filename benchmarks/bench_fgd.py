@@ -18,7 +18,7 @@ import dualgrad as dg
 
 def train(optimizer: dict, seconds: float, max_steps: int) -> list[tuple[int, float, float]]:
     """(step, elapsed seconds, loss) after each step, until time or steps run out."""
-    model = mlp(dg.model.DEFAULT_MEMORY_BUDGET)
+    model = mlp(dg.get_memory_budget())
     model.optimizer = dg.optimizer(optimizer["type"], **{k: v for k, v in optimizer.items()
                                                          if k != "type"})
     x, y = data()

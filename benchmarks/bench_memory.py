@@ -60,7 +60,7 @@ def run(budget: int, scatter: bool) -> dict:
 
 
 def main() -> None:
-    budget = dg.model.DEFAULT_MEMORY_BUDGET
+    budget = dg.get_memory_budget()
     params = mlp(budget).num_params
     unchunked = 8 * params * N * (64 + 64 + 1)
     print(f"MLP 2-64-64-1, {params} weights, {N} samples; one unchunked pass: "

@@ -319,7 +319,7 @@ def test_chunked_gradient_equals_one_pass_gradient():
     def model_of_budget(budget: int) -> dg.Model:
         return tanh_model(seed=3, input_shape=[3], memory_budget=budget)
 
-    whole = model_of_budget(dg.model.DEFAULT_MEMORY_BUDGET)
+    whole = model_of_budget(dg.get_memory_budget())
     total = whole.num_params
     assert whole._chunk_size(rows) == total
     one = model_of_budget(1)

@@ -222,3 +222,16 @@ def test_bad_budgets_are_refused_by_name(make: Callable[[Any], Any], budget: Any
     with pytest.raises(error, match=rf"(?i)budget.*{word}"):
         make(budget)
     assert dg.get_memory_budget() == 2**30
+
+
+def test_a_model_takes_the_process_budget_by_default():
+    """Model's default memory budget is the process's, as set by set_memory_budget."""
+    previous = dg.set_memory_budget(123_456_789)
+    try:
+        model = dg.Model([dg.layer("dense", units=1)], "mse", "sgd")
+        assert model.memory_budget == 123_456_789
+        assert dg.Model([dg.layer("dense", units=1)], "mse", "sgd",
+                        memory_budget=5_000_000).memory_budget == 5_000_000
+    finally:
+        dg.set_memory_budget(previous)
+    assert dg.Model([dg.layer("dense", units=1)], "mse", "sgd").memory_budget == previous

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _model_file, _registry, _seeds
+from . import _budget, _model_file, _registry, _seeds
 from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
@@ -26,9 +26,8 @@ from .layers import Dense, Layer
 from .losses import LogLoss, Loss
 from .optimizers import Optimizer
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "History", "Model"]
+__all__ = ["History", "Model"]
 
-DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of tangents one gradient pass may hold
 _MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
 
 
@@ -115,7 +114,8 @@ class Model:
         seed: seeds the initial weights and the shuffling; None draws one (kept in the
             config, so a model rebuilt from `get_config` trains identically).
         input_shape: the per-sample input shape; None builds the model on the first data.
-        memory_budget: the bytes of tangents a gradient pass may hold.
+        memory_budget: the bytes of tangents a gradient pass may hold; by default the
+            process's budget (`dualgrad.get_memory_budget`, 1 GiB unless set).
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -129,7 +129,7 @@ class Model:
 
     def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any,
                  seed: int | None = None, input_shape: Sequence[int] | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+                 memory_budget: int | None = None) -> None:
         if isinstance(layers, (str, dict, Layer)) or not isinstance(layers, Sequence) \
                 or not layers:
             raise ConfigError("layers must be a non-empty list of layers, names or configs")
@@ -137,10 +137,9 @@ class Model:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"seed must be a non-negative int or None, got {seed!r}")
-        if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)) \
-                or memory_budget <= 0:
-            raise ConfigError(f"memory_budget must be a positive number of bytes, got "
-                              f"{memory_budget!r}")
+        if memory_budget is None:
+            memory_budget = _budget.get_memory_budget()
+        memory_budget = _budget.checked(memory_budget)
         self.layers: list[Layer] = [_resolve("layer", spec, Layer) for spec in layers]
         self._loss: Loss = _resolve("loss", loss, Loss)
         self._optimizer: Optimizer = _resolve("optimizer", optimizer, Optimizer)
@@ -190,8 +189,7 @@ class Model:
 
     @memory_budget.setter
     def memory_budget(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ConfigError(f"memory_budget must be a positive number of bytes, got {value!r}")
+        value = _budget.checked(value)
         self._memory_budget = int(value)
         self._chunks.clear()
 
