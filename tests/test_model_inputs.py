@@ -161,7 +161,7 @@ def test_text_and_time_data_is_refused_not_parsed(bad):
 def test_a_layer_too_large_to_create_is_a_config_error(units):
     """A layer whose weights cannot be allocated is a ConfigError naming it, not NumPy's error."""
     model = dg.Model([dg.layer("dense", units=units)], "mse", "sgd", seed=0)
-    with pytest.raises(dg.ConfigError, match="layer 1 .* cannot create its weights"):
+    with pytest.raises(dg.ConfigError, match=r"layer 1 .* cannot create its weights"):
         model.build((1000,))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import dualgrad as dg
-from dualgrad import Variable
+from dualgrad import Variable, _core
 from dualgrad._registry import registry
 
 
@@ -120,11 +120,13 @@ def test_a_zero_tangent_entry_times_an_infinite_slope_is_zero() -> None:
     assert float(t) == 0.25 + 0.25
 
 
-def test_whole_zero_directions_stay_zero_through_products() -> None:
+@pytest.mark.parametrize("compact", [True, False])
+def test_whole_zero_directions_stay_zero_through_products(monkeypatch, compact) -> None:
     """Through a matrix product with an infinite entry, a direction that is all 0 stays 0."""
+    monkeypatch.setattr(_core, "COMPACT_SEEDS", compact)
     a = np.array([[np.inf, 1.0], [1.0, 1.0]])
-    out = Variable(np.array([1.0, 2.0]), np.array([[0.0, 0.0], [1.0, 0.0]])) @ a
-    np.testing.assert_array_equal(out.tangent, [[0.0, 0.0], [np.inf, 1.0]])
+    jac = dg.jacobian(lambda v: v[0] + (v[1] * np.ones(2)) @ a)(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(jac, [[1.0, np.inf], [1.0, 2.0]])
 
 
 def test_a_nan_of_a_nonzero_tangent_is_still_reported() -> None:
@@ -216,3 +218,59 @@ def test_patching_numpy_does_not_change_built_in_derivatives(
     np.testing.assert_array_equal(after[0][0], before[0][0])
     np.testing.assert_array_equal(after[0][1], before[0][1])
     np.testing.assert_array_equal(after[1], before[1])
+
+
+def test_nan_in_one_input_leaves_the_other_partials_alone() -> None:
+    """grad of sum(v * v) at [nan, 1] is [nan, 2], as in JAX: NaN input repairs from the start."""
+    g = dg.grad(lambda v: np.sum(v * v))(np.array([np.nan, 1.0]))
+    assert np.isnan(g[0]) and g[1] == 2.0
+
+
+def test_a_zero_slope_times_an_infinite_tangent_is_zero() -> None:
+    """d/dv (sqrt(v) * v) at 0 is 0: the factor v = 0 times sqrt's infinite tangent gives 0."""
+    with infinite_slopes():
+        g = dg.grad(lambda v: np.sum(np.sqrt(v) * v))(np.array([0.0, 1.0, 4.0]))
+    np.testing.assert_array_equal(g, [0.0, 1.5, 3.0])
+
+
+def test_second_derivatives_keep_zero_partials_zero() -> None:
+    """The Hessian of sum(v ** 1.5) at [0, 1, 4] has inf on its first diagonal entry only."""
+    with infinite_slopes():
+        h = dg.hessian(lambda v: np.sum(v ** 1.5))(np.array([0.0, 1.0, 4.0]))
+    np.testing.assert_array_equal(h, np.diag([np.inf, 0.75, 0.375]))
+
+
+def test_a_clean_function_runs_once_and_a_repaired_one_twice() -> None:
+    """f runs once per pass unless NumPy met an invalid operation; then once more, repaired."""
+    calls = []
+
+    def f(v: Any) -> Any:
+        calls.append(1)
+        return np.sum(np.sqrt(v))
+
+    with infinite_slopes():
+        dg.grad(f)(np.array([1.0, 4.0]))
+        assert len(calls) == 1
+        dg.grad(f)(np.array([0.0, 4.0]))
+        assert len(calls) == 3
+
+
+def test_the_callers_error_state_still_governs_real_invalid_values() -> None:
+    """A NaN value of the caller's own making raises under errstate(invalid='raise')."""
+    with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+        dg.grad(lambda v: np.sum(v * (np.zeros(2) / np.zeros(2))))(np.ones(2))
+    seen = []
+    with np.errstate(invalid="call", call=lambda kind, flag: seen.append(kind)):
+        dg.grad(lambda v: np.sum(v * (np.zeros(2) / np.zeros(2))))(np.ones(2))
+    assert seen and all("invalid" in k for k in seen)
+
+
+def test_model_gradients_keep_zero_partials_zero() -> None:
+    """Model.gradient through a sqrt at 0: a feature that is always 0 gets slope 0, not NaN."""
+    model = dg.Model([dg.layer("dense", units=1, activation="sqrt")], "mse", "sgd", seed=0,
+                     input_shape=[2])
+    model.set_weights([np.zeros((2, 1)), np.zeros(1)])
+    x = np.array([[1.0, 0.0], [2.0, 0.0]])
+    with infinite_slopes():
+        kernel, bias = model.gradient(x, np.ones(2))
+    assert kernel[0, 0] == -np.inf and kernel[1, 0] == 0.0 and bias[0] == -np.inf

@@ -21,13 +21,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
+from . import _zeros
 from ._errors import DualgradTypeError, ShapeError
 
 __all__ = ["Primitive", "Variable", "align", "new_tag"]
@@ -561,7 +561,7 @@ class Primitive:
                 primals.append(a)
                 tangents.append(t)
             else:
-                if tag >= 0:
+                if tag >= 0 and tag not in _zeros.REPAIRING:
                     try:
                         out, tangent = self.jvp(tangents, *primals, **params)
                     except ValueError as exc:
@@ -756,24 +756,18 @@ class Primitive:
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
         nested = any(type(a) is Variable for a in primals)
-        if not nested and self.jvp is not None:
-            return self._jvp_fast(tag, args, primals, params)
-        if not NAN_SAFE:
+        if tag not in _zeros.REPAIRING:
+            if not nested and self.jvp is not None:
+                return self._jvp_fast(tag, args, primals, params)
             return self._tangent(tag, args, primals, self._value(primals, params, nested),
                                  params, False)
-        # Value and tangent with NumPy's invalid flag raised as an error: a NaN made here (0 *
-        # inf, a zero tangent meeting an infinite slope; or a value off its domain, whose slope
-        # is NaN) sends them to the repairing pass below. NaN given as input raises no flag.
-        try:
-            with np.errstate(invalid="raise"):
-                out = self._value(primals, params, nested)
-                return self._tangent(tag, args, primals, out, params, False)
-        except FloatingPointError:
-            pass
+        # A repairing pass (see `_zeros`): the reference rules, each contribution with NaN made
+        # 0 where its tangent is 0; a NaN that remains is reported as NumPy would have.
         out = self._value(primals, params, nested)  # under the caller's error state
         with np.errstate(invalid="ignore"):
             result = self._tangent(tag, args, primals, out, params, True)
-        _signal_nan(self.name, result)
+        t = result._tangent
+        _zeros.signal_nan(self.name, result.value, t.data if type(t) is _Rows else t)
         return result
 
     def _value(self, primals: list[Any], params: dict[str, Any], nested: bool) -> Any:
@@ -782,7 +776,7 @@ class Primitive:
     def _tangent(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any,
                  params: dict[str, Any], safe: bool) -> Variable:
         """The output Variable: `out` with the tangent summed from every differentiated
-        argument's contribution; with `safe`, each contribution is repaired by `_nan_safe`."""
+        argument's contribution; with `safe`, each is repaired by `_zeros.nan_safe`."""
         if self.joint is not None:
             common: Any = None
             total = 0
@@ -797,7 +791,7 @@ class Primitive:
             n = next(u.shape[0] for u in tangents if u is not None)
             t = self._fitted(t, (n, *out.shape), "its joint rule")
             if safe:
-                t = _nan_safe_joint(t, tangents)
+                t = _zeros.nan_safe_joint(t, tangents)
             if common is not None:
                 t = _Rows(t, common, total)
             return Variable._make(out, t, tag)
@@ -834,7 +828,7 @@ class Primitive:
                 _check_contribution(self.name, f"the rule for argument {i}", c, full,
                                     self.elementwise)
             if safe:
-                c = _nan_safe(c, t, self.elementwise)
+                c = _zeros.nan_safe(c, t, self.elementwise, rule, (out, *primals), params)
             if tangent is None:
                 tangent, directions = c, full[0]
                 # a contribution that owns its memory and is no argument's tangent is fresh:
@@ -895,8 +889,8 @@ class Primitive:
                 _check_contribution(self.name, f"the rule for argument {i}", c, full,
                                     self.elementwise)
             if safe:
-                c = _nan_safe(c, align(src, out.ndim) if self.elementwise else src,
-                              self.elementwise)
+                c = _zeros.nan_safe(c, align(src, out.ndim) if self.elementwise else src,
+                                    self.elementwise, rule, (out, *primals), params)
             if tangent is None:
                 tangent, directions, rows = c, n, r
                 fresh = type(c) is np.ndarray and c.base is None and c is not src \
@@ -1020,62 +1014,6 @@ _FIX = "return the contribution of the tangent t, such as slope * t"
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return f"({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
-
-
-# Whether a zero tangent stays zero when a rule multiplies it by an infinite slope (see
-# `Primitive`); False keeps NumPy's 0 * inf = NaN (the benchmarks compare both).
-NAN_SAFE = True
-
-
-def _nan_safe(c: Any, t: Any, elementwise: bool) -> Any:
-    """The contribution `c` of tangent `t` with NaN made 0 wherever t is 0: a zero tangent
-    times any slope, infinite or NaN, is zero. Entry by entry for an elementwise rule (each
-    entry of c is an entry of t times a slope); otherwise by whole directions, whose
-    contribution is zero when the direction's tangent is, since a rule is linear in t."""
-    if type(c) is not np.ndarray or type(t) is not np.ndarray:
-        return c  # tangents of an outer level (higher derivatives) are left as they are
-    nan = np.isnan(c)
-    if not nan.any():
-        return c
-    if elementwise:
-        zero = t == 0
-    else:
-        zero = ~t.reshape(t.shape[0], -1).any(axis=1)
-        zero = zero.reshape(zero.shape + (1,) * (c.ndim - 1))
-    return np.where(nan & zero, 0.0, c)
-
-
-def _nan_safe_joint(c: Any, tangents: Sequence[Any]) -> Any:
-    """`_nan_safe` for a joint rule: the directions along which every tangent is zero."""
-    if type(c) is not np.ndarray or any(type(t) is not np.ndarray for t in tangents
-                                        if t is not None):
-        return c
-    zero = None
-    for t in tangents:
-        if t is not None:
-            z = ~t.reshape(t.shape[0], -1).any(axis=1)
-            zero = z if zero is None else zero & z
-    if zero is None or not zero.any():
-        return c
-    return np.where(zero.reshape(zero.shape + (1,) * (c.ndim - 1)) & np.isnan(c), 0.0, c)
-
-
-def _signal_nan(name: str, result: Variable) -> None:
-    """After a repairing pass: a NaN that remains in the tangent (a NaN slope along a nonzero
-    tangent, inf - inf) is reported the way NumPy's error state asks for invalid values, as
-    the first pass would have; unless the value is NaN there too, which NumPy reported."""
-    tangent = result._tangent
-    data = tangent.data if type(tangent) is _Rows else tangent
-    if type(data) is not np.ndarray or not np.isnan(data).any():
-        return
-    if type(result.value) is np.ndarray and np.isnan(result.value).any():
-        return
-    mode = np.geterr()["invalid"]
-    message = f"invalid value (NaN) in the tangent of {name}"
-    if mode == "raise":
-        raise FloatingPointError(message)
-    if mode != "ignore":
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _mixed_directions(name: str, first: int, other: int) -> ShapeError:

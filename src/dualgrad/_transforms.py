@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _budget, _core
+from . import _budget, _core, _zeros
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError, ShapeError
@@ -90,17 +90,21 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any],
     if len(primals) != len(tangents):
         raise ShapeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents; "
                          "give one tangent per primal")
-    tag = new_tag()
-    args = []
+    xs, ts = [], []
     for i, (x, t) in enumerate(zip(primals, tangents)):
         x = _as_input(x, f"jvp (primal {i})")
         t = _as_input(t, f"jvp (tangent {i})")
         if tuple(t.shape) != tuple(x.shape):
             raise ShapeError(f"jvp: tangent {i} has shape {tuple(t.shape)} but its primal has "
                              f"shape {tuple(x.shape)}; they must match")
-        args.append(Variable._make(x, p.reshape(t, shape=(1, *t.shape)), tag))
-    out = f(*args)
-    parts = [_split(o, tag, 1) for o in _leaves(out)]
+        xs.append(x)
+        ts.append(p.reshape(t, shape=(1, *t.shape)))
+
+    def run(tag: int) -> tuple[Any, list[tuple[Any, Any]]]:
+        out = f(*(Variable._make(x, t, tag) for x, t in zip(xs, ts)))
+        return out, [_split(o, tag, 1) for o in _leaves(out)]
+
+    out, parts = _zeros.keeping_zeros(run, new_tag, _zeros.has_nan(xs))
     tangents_out = _writable([t[0] for _, t in parts], (*primals, *tangents))
     return _rebuild(out, (v for v, _ in parts)), _rebuild(out, iter(tangents_out))
 
@@ -265,16 +269,21 @@ def _forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
             total + _budget.ARRAYS_PER_DIRECTION * max(total, outputs))
         step = _budget.plan(total, per_direction, element * outputs * total, budget)
     gathered: list[_Gathered] = []
-    for start in range(0, max(total, 1), step):
-        stop = min(start + step, total)
-        tag = new_tag()
+    repair = _zeros.has_nan(chosen)
+
+    def run(tag: int, start: int, stop: int) -> tuple[Any, list[tuple[Any, Any]]]:
         call = list(args)
         offset = 0
         for i, size in zip(argnums, sizes):
             call[i] = _seeded(args[i], offset, start, stop, tag)
             offset += size
         result = f(*call, **kwargs)
-        parts = [_split(o, tag, stop - start) for o in _leaves(result)]
+        return result, [_split(o, tag, stop - start) for o in _leaves(result)]
+
+    for start in range(0, max(total, 1), step):
+        stop = min(start + step, total)
+        result, parts = _zeros.keeping_zeros(functools.partial(run, start=start, stop=stop),
+                                             new_tag, repair)
         if start == 0:
             values = [v for v, _ in parts]
             out = _rebuild(result, iter(values))  # f's structure, without the pass's tangents

@@ -10,7 +10,6 @@ import reprlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _budget, _model_file, _registry, _seeds
+from . import _budget, _model_file, _registry, _seeds, _zeros
 from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
@@ -433,26 +433,31 @@ class Model:
         return [[w if t is None else Variable._make(w, t, tag) for w, t in zip(ws, ts)]
                 for ws, ts in zip(params, tangents)]
 
-    def _value_and_gradient(self, x: np.ndarray, y: np.ndarray,
-                            flat: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    def _value_and_gradient(self, x: np.ndarray, y: np.ndarray, flat: np.ndarray | None = None,
+                            repair: bool = False) -> tuple[float, np.ndarray]:
         """The loss and its gradient, a flat vector in the weights' layout, at the model's
-        weights or at the flat vector `flat`."""
+        weights or at the flat vector `flat`. With `repair`, zero tangents stay zero (see
+        `_zeros`; asked for when a gradient comes out NaN, which costs nothing before)."""
         params = self._built_params() if flat is None else self._views(flat)
         total = self._flat.size  # type: ignore[union-attr]
         step = self._chunk_size(x.shape[0])
         if total == 0:  # a model without weights
             return float(self._loss_of(params, x, y)), np.zeros(0)
-        if step >= total:  # one pass: its tangent is the gradient
-            tag = new_tag()
-            value, grad = _value_and_tangent(
-                self._loss_of(self._seeded(0, total, tag, params), x, y), tag, total)
-            return float(value), grad.reshape(total)
         grad = np.empty(total)
         for start in range(0, total, step):
             stop = min(start + step, total)
             tag = new_tag()
-            value, grad[start:stop] = _value_and_tangent(
-                self._loss_of(self._seeded(start, stop, tag, params), x, y), tag, stop - start)
+            if repair:
+                _zeros.REPAIRING.add(tag)
+            try:
+                value, tangent = _value_and_tangent(
+                    self._loss_of(self._seeded(start, stop, tag, params), x, y), tag,
+                    stop - start)
+            finally:
+                _zeros.REPAIRING.discard(tag)
+            if stop - start == total:  # one pass: its tangent is the gradient
+                return float(value), tangent.reshape(total)
+            grad[start:stop] = tangent
         return float(value), grad
 
     def _value_and_forward_gradient(self, x: np.ndarray,
@@ -471,7 +476,11 @@ class Model:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
         x, y_or_none = self._data(x, y)
         self.build(x.shape[1:])
-        flat = self._value_and_gradient(x, _require(y_or_none))[1]
+        y = _require(y_or_none)
+        with np.errstate(invalid="ignore"):  # a NaN is looked for below, and reported there
+            flat = self._value_and_gradient(x, y)[1]
+        if np.isnan(flat).any():  # an infinite slope met a zero tangent: see _zeros
+            flat = self._value_and_gradient(x, y, repair=True)[1]
         return [g for gs in self._views(flat) for g in gs]
 
     def predict(self, x: Any) -> np.ndarray:
@@ -636,20 +645,13 @@ class Model:
                 "last weights whose loss was finite. Lower the learning rate or check the "
                 "data's scale")
         flat: np.ndarray = self._flat  # type: ignore[assignment]
-        extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else _NO_EXTRA
-        if opt.flat_weights:
-            new, state = opt.update([grad], opt_state, [flat], **extra)
-            new_flat = new[0]
-            if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
-                new_flat = np.asarray(new_flat, dtype=np.float64)
-        else:
-            new, state = opt.update([g for gs in self._views(grad) for g in gs],
-                                    opt_state, self.get_weights(), **extra)
-            new_flat = np.concatenate([np.ravel(w) for w in new]).astype(np.float64)
-        # a finite sum of squares means finite weights, unless the sum itself overflowed: then
-        # look closer
-        if new_flat.shape != flat.shape or (not math.isfinite(new_flat.dot(new_flat))
-                                            and not np.isfinite(new_flat).all()):
+        new_flat, state = self._update(opt, opt_state, grad, x, y)
+        if not _finite(new_flat, flat.shape) and opt.gradient_estimate != "forward" \
+                and np.isnan(grad).any():
+            # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
+            value, grad = self._value_and_gradient(x, y, repair=True)
+            new_flat, state = self._update(opt, opt_state, grad, x, y)
+        if not _finite(new_flat, flat.shape):
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
@@ -661,6 +663,21 @@ class Model:
         flat[...] = new_flat
         self._opt_state = state
         return value
+
+    def _update(self, opt: Optimizer, opt_state: Any, grad: np.ndarray, x: np.ndarray,
+                y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The optimizer's new weights, as one flat float64 vector, and its new state."""
+        flat: np.ndarray = self._flat  # type: ignore[assignment]
+        extra = {"loss_and_grad": self._loss_and_grad(x, y)} if opt.needs_loss else _NO_EXTRA
+        if opt.flat_weights:
+            new, state = opt.update([grad], opt_state, [flat], **extra)
+            new_flat = new[0]
+            if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
+                new_flat = np.asarray(new_flat, dtype=np.float64)
+            return new_flat, state
+        new, state = opt.update([g for gs in self._views(grad) for g in gs],
+                                opt_state, self.get_weights(), **extra)
+        return np.concatenate([np.ravel(w) for w in new]).astype(np.float64), state
 
     def _loss_and_grad(self, x: np.ndarray,
                        y: np.ndarray) -> Callable[[Sequence[np.ndarray]], tuple[float, list[Any]]]:
@@ -719,6 +736,13 @@ def _logits_tail(last: Layer, loss: Loss) -> tuple[Layer, Loss] | None:
 
 
 _NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
+
+
+def _finite(new_flat: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether an update gave finite weights of the right shape: a finite sum of squares means
+    finite weights, unless the sum itself overflowed (then look closer)."""
+    return new_flat.shape == shape and (math.isfinite(new_flat.dot(new_flat))
+                                        or bool(np.isfinite(new_flat).all()))
 
 
 def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.ndarray]:
