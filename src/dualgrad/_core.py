@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 
 from . import _zeros
+from ._zeros import REPAIRING as _REPAIRING
 from ._errors import DualgradTypeError, ShapeError
 
 __all__ = ["Primitive", "Variable", "align", "new_tag"]
@@ -561,7 +562,7 @@ class Primitive:
                 primals.append(a)
                 tangents.append(t)
             else:
-                if tag >= 0 and tag not in _zeros.REPAIRING:
+                if tag >= 0 and tag not in _REPAIRING:
                     try:
                         out, tangent = self.jvp(tangents, *primals, **params)
                     except ValueError as exc:
@@ -570,8 +571,7 @@ class Primitive:
                     if type(out) is not np.ndarray:
                         out = np.asarray(out)
                     full = (directions, *out.shape)
-                    if type(tangent) is not np.ndarray or tangent.shape != full \
-                            or tangent.dtype.kind != "f":
+                    if type(tangent) is not np.ndarray or tangent.shape != full:
                         tangent = self._fitted(tangent, full, "its jvp")
                     return Variable._make(out, tangent, tag)
         # The hot path: find the innermost differentiation among the arguments, checking on
@@ -756,7 +756,7 @@ class Primitive:
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
         nested = any(type(a) is Variable for a in primals)
-        if tag not in _zeros.REPAIRING:
+        if tag not in _REPAIRING:
             if not nested and self.jvp is not None:
                 return self._jvp_fast(tag, args, primals, params)
             return self._tangent(tag, args, primals, self._value(primals, params, nested),

@@ -443,21 +443,36 @@ class Model:
         step = self._chunk_size(x.shape[0])
         if total == 0:  # a model without weights
             return float(self._loss_of(params, x, y)), np.zeros(0)
+        if repair:
+            return self._repaired(x, y, params, step)
+        if step >= total:  # one pass: its tangent is the gradient
+            tag = new_tag()
+            value, grad = _value_and_tangent(
+                self._loss_of(self._seeded(0, total, tag, params), x, y), tag, total)
+            return float(value), grad.reshape(total)
         grad = np.empty(total)
         for start in range(0, total, step):
             stop = min(start + step, total)
             tag = new_tag()
-            if repair:
-                _zeros.REPAIRING.add(tag)
+            value, grad[start:stop] = _value_and_tangent(
+                self._loss_of(self._seeded(start, stop, tag, params), x, y), tag, stop - start)
+        return float(value), grad
+
+    def _repaired(self, x: np.ndarray, y: np.ndarray, params: list[list[Any]], step: int
+                  ) -> tuple[float, np.ndarray]:
+        """`_value_and_gradient` with zero tangents kept zero (see `_zeros`), pass by pass."""
+        total = self._flat.size  # type: ignore[union-attr]
+        grad = np.empty(total)
+        for start in range(0, total, step):
+            stop = min(start + step, total)
+            tag = new_tag()
+            _zeros.REPAIRING.add(tag)
             try:
-                value, tangent = _value_and_tangent(
+                value, grad[start:stop] = _value_and_tangent(
                     self._loss_of(self._seeded(start, stop, tag, params), x, y), tag,
                     stop - start)
             finally:
                 _zeros.REPAIRING.discard(tag)
-            if stop - start == total:  # one pass: its tangent is the gradient
-                return float(value), tangent.reshape(total)
-            grad[start:stop] = tangent
         return float(value), grad
 
     def _value_and_forward_gradient(self, x: np.ndarray,
@@ -646,12 +661,13 @@ class Model:
                 "data's scale")
         flat: np.ndarray = self._flat  # type: ignore[assignment]
         new_flat, state = self._update(opt, opt_state, grad, x, y)
-        if not _finite(new_flat, flat.shape) and opt.gradient_estimate != "forward" \
-                and np.isnan(grad).any():
+        finite = _finite(new_flat, flat.shape)
+        if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
             # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
             value, grad = self._value_and_gradient(x, y, repair=True)
             new_flat, state = self._update(opt, opt_state, grad, x, y)
-        if not _finite(new_flat, flat.shape):
+            finite = _finite(new_flat, flat.shape)
+        if not finite:
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
                 "its last finite weights. Lower the learning rate or check the data's scale")
