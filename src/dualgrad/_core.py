@@ -28,8 +28,8 @@ import attrs
 import numpy as np
 
 from . import _zeros
-from ._zeros import REPAIRING as _REPAIRING
 from ._errors import DualgradTypeError, ShapeError
+from ._zeros import REPAIRING as _REPAIRING
 
 __all__ = ["Primitive", "Variable", "align", "new_tag"]
 
