@@ -87,3 +87,11 @@ def test_readme_dualgrad_commands_parse():
     for cmd in shown:
         args = parser.parse_args(shlex.split(cmd)[1:])
         assert callable(args.run)
+
+
+def test_test_extra_installs_what_the_plot_tests_need():
+    """The test extra holds the plot extra's requirements, so the tests that draw PNGs run
+    wherever the suite does instead of being skipped."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    assert set(extras["plot"]) <= set(extras["test"])
