@@ -144,3 +144,66 @@ def test_an_optimizer_must_define_init_and_update(cls):
     missing = "init" if cls is _UpdateOnly else "update"
     with pytest.raises(TypeError, match=missing):
         cls()
+
+
+@pytest.mark.parametrize("name", ["sgd", "fgd", "adam"])
+def test_optimizers_are_immutable(name):
+    """A built-in optimizer's settings cannot be changed in place (state lives apart)."""
+    opt = dg.optimizer(name)
+    with pytest.raises(AttributeError):
+        opt.lr = 1.0
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_optimizers_update_no_weights_to_no_weights(name, momentum):
+    """An update of an empty list of weights is an empty list."""
+    opt = dg.optimizer(name) if name == "adam" else dg.optimizer(name, momentum=momentum)
+    new, _ = opt.update([], opt.init([]), [])
+    assert new == []
+
+
+def _fit_recording(optimizer: Optimizer) -> dg.Model:
+    """A small model trained two full-batch epochs with `optimizer`."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3))
+    model = dg.Model([{"type": "dense", "units": 2, "activation": "tanh"},
+                      {"type": "dense", "units": 1}], "mse", optimizer, seed=0)
+    model.fit(x, np.tanh(x[:, :1]), epochs=2, verbose=False)
+    return model
+
+
+@pytest.mark.parametrize("base", [dg.optimizers.SGD, dg.optimizers.ForwardGradientDescent,
+                                  dg.optimizers.Adam], ids=lambda c: c.name)
+def test_model_hands_sgd_and_adam_one_flat_vector(base):
+    """SGD, fgd and Adam treat every weight alike, so a Model hands them all the weights as one
+    flat vector (flat_weights), one update per step."""
+    calls: list[list[tuple[int, ...]]] = []
+
+    class Recording(base):
+        def update(self, grads: Any, state: Any, params: Any) -> Any:
+            calls.append([np.shape(w) for w in params])
+            return super().update(grads, state, params)
+
+    model = _fit_recording(Recording(lr=0.01))
+    assert calls == [[(model.num_params,)]] * 2
+
+
+def test_model_hands_a_custom_optimizer_each_weight_array():
+    """An optimizer that does not declare flat_weights gets the weights array by array, shaped
+    like get_weights, with gradients of the same shapes."""
+    calls: list[list[tuple[int, ...]]] = []
+
+    class PerArray(Optimizer):
+        name = "per-array"
+
+        def init(self, params: Sequence[np.ndarray]) -> None:
+            calls.append([np.shape(w) for w in params])
+
+        def update(self, grads: Any, state: Any, params: Any) -> Any:
+            assert [np.shape(g) for g in grads] == [np.shape(w) for w in params]
+            calls.append([np.shape(w) for w in params])
+            return [w - 0.01 * g for w, g in zip(params, grads, strict=True)], state
+
+    model = _fit_recording(PerArray())
+    assert calls == [[w.shape for w in model.get_weights()]] * 3
