@@ -51,7 +51,6 @@ def test_demo_without_matplotlib_prints_the_blog_and_skips_pictures(tmp_path, mo
 
 def test_demo_with_matplotlib_saves_six_pngs(tmp_path, capsys):
     """With matplotlib, `dualgrad demo --out DIR` prints the blog's lines and saves six PNGs."""
-    pytest.importorskip("matplotlib")
     assert cli.main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     _assert_blog_lines(out)

@@ -111,7 +111,6 @@ def test_examples_skip_pictures_without_matplotlib(tmp_path, monkeypatch, capsys
 
 def test_examples_save_two_pngs_with_matplotlib(tmp_path):
     """With matplotlib an example saves a loss curve and a fit, both PNG files."""
-    pytest.importorskip("matplotlib")
     deep_network.main(out_dir=tmp_path)
     for name in ("deep_network_loss.png", "deep_network_fit.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import re
 import shlex
 import sys
@@ -87,3 +88,36 @@ def test_readme_dualgrad_commands_parse():
     for cmd in shown:
         args = parser.parse_args(shlex.split(cmd)[1:])
         assert callable(args.run)
+
+
+def test_test_extra_installs_what_the_plot_tests_need():
+    """The test extra holds the plot extra's requirements, so the tests that draw PNGs run
+    wherever the suite does instead of being skipped."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    assert set(extras["plot"]) <= set(extras["test"])
+
+
+def _ci_lines() -> list[str]:
+    return [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_ci_runs_the_plugin_suite_and_the_checks_after_the_tests():
+    """.ci/run stops at the first failure, and after the README's test command runs the
+    plugin's suite as the README shows it, ruff and mypy."""
+    lines = _ci_lines()
+    assert "set -euo pipefail" in lines
+    plugin = _commands(_blocks("sh", _section("Testing"))[0])[0]
+    install, run = (part.strip() for part in plugin.split("&&"))
+    test_command = _commands(_blocks("sh", _section("Two commands"))[0])[1]
+    order = [test_command, install, run, "mypy"]
+    assert [lines.index(line) for line in order] == sorted(lines.index(line) for line in order)
+    assert any(line.startswith("ruff check") and "plugins" in line for line in lines)
+
+
+def test_tox_fails_on_a_missing_interpreter_by_default():
+    """tox.ini does not skip missing interpreters: a run without py310 fails unless told."""
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    assert tox.getboolean("tox", "skip_missing_interpreters", fallback=False) is False

@@ -9,11 +9,11 @@ from types import ModuleType
 
 import pytest
 
-pytest.importorskip(
-    "dualgrad_scipy",
-    reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
+from plugin_under_test import require_plugin
 
-from dualgrad_scipy import optimize, special
+require_plugin()
+
+from dualgrad_scipy import optimize, special  # noqa: E402
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -8,9 +8,9 @@ import attrs
 import numpy as np
 import pytest
 
-dualgrad_scipy = pytest.importorskip(
-    "dualgrad_scipy",
-    reason="dualgrad-scipy is not installed: pip install -e plugins/dualgrad-scipy")
+from plugin_under_test import require_plugin
+
+dualgrad_scipy = require_plugin()
 
 import dualgrad as dg  # noqa: E402
 import scipy.optimize  # noqa: E402
