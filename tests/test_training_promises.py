@@ -206,7 +206,7 @@ class DirectionCounter(Layer):
         return x
 
 
-def counted_model(budget: int = dg.model.DEFAULT_MEMORY_BUDGET) -> tuple[dg.Model, list[int]]:
+def counted_model(budget: int = 2**30) -> tuple[dg.Model, list[int]]:
     counter = DirectionCounter()
     # last, so that every pass reaches it, whichever weights its directions seed
     model = dg.Model([{"type": "dense", "units": 4, "activation": "tanh"},
