@@ -168,7 +168,16 @@ def test_check_grads_catches_a_wrong_second_derivative():
         check_grads(_sin_with_wrong_second, x, order=2)
 
 
-def test_check_grads_rejects_a_bad_order():
-    """order must be a positive int."""
-    with pytest.raises(ValueError, match="order"):
-        check_grads(np.exp, (1.0,), order=0)
+@pytest.mark.parametrize(("order", "error"), [(0, dg.ConfigError), (-1, dg.ConfigError),
+                                              (1.5, dg.DualgradTypeError),
+                                              (True, dg.DualgradTypeError)])
+def test_check_grads_refuses_a_bad_order_with_a_dualgrad_error(order, error):
+    """check_grads names a bad order with a dualgrad error, not a bare ValueError."""
+    with pytest.raises(error, match="order must be a positive int"):
+        check_grads(np.sin, (np.array([0.5]),), order=order)
+
+
+def test_len_of_a_scalar_variable_is_a_dualgrad_type_error():
+    """len() of a 0-d Variable is a DualgradTypeError that says what to use instead."""
+    with pytest.raises(dg.DualgradTypeError, match="0-d Variable"):
+        len(dg.Variable(1.0, 1.0))

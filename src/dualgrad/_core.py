@@ -219,7 +219,8 @@ class Variable:
 
     def __len__(self) -> int:
         if self.value.ndim == 0:
-            raise TypeError("len() of a 0-d Variable")
+            raise DualgradTypeError("len() of a 0-d Variable: it holds one number, not a "
+                                    "sequence; use .shape or .size")
         return len(self.value)
 
     def __iter__(self) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._core import Variable, as_value
+from ._errors import ConfigError, DualgradTypeError
 from ._transforms import jvp
 
 __all__ = ["check_grads", "numerical_jvp"]
@@ -66,8 +67,11 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 1,
         >>> from dualgrad.testing import check_grads
         >>> check_grads(lambda x: dg.sigmoid(x) * x, (np.array([0.5, -2.0]),), order=2)
     """
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"order must be a positive int, got {order!r}")
+    if not isinstance(order, (int, np.integer)) or isinstance(order, bool):
+        raise DualgradTypeError(f"check_grads: order must be a positive int, got {order!r}")
+    if order < 1:
+        raise ConfigError(f"check_grads: order must be a positive int (1 checks first "
+                          f"derivatives), got {order!r}")
     args = tuple(as_value(a, f"check_grads (argument {i})") for i, a in enumerate(args))
     dtype = np.result_type(*[a.dtype for a in args]) if args else np.dtype(np.float64)
     d_eps, d_rtol, d_atol = _defaults(dtype)
