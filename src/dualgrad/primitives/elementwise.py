@@ -56,10 +56,75 @@ reciprocal = Primitive("reciprocal", np.reciprocal, lambda t, out, x: t * -(out 
 
 # ---- activations ---------------------------------------------------------------------------------
 
+def _exp_cap(dtype: Any) -> float:
+    """The largest whole number whose exp is finite in `dtype` (709 for float64)."""
+    return float(int(np.log(np.finfo(dtype).max)))
+
+
+_EXP_CAPS = {np.dtype(t): _exp_cap(t) for t in ("float16", "float32", "float64")}
+
+
+def _fresh(x: Any) -> Any:
+    """A new float array shaped like `x`, for results computed in place."""
+    return np.empty_like(x, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+# Below this many numbers a NumPy call costs more than its arithmetic: the activations then
+# take the form with the fewest calls. Above it, each temporary array costs about as much as
+# the arithmetic on it, so they compute in place, in one array.
+_FEW = 512
+
+
 def _sigmoid(x: Any) -> Any:
-    # 1 / (1 + e^-x) written as exp(-log(1 + e^-x)): no overflow for any x, and full relative
-    # precision in both tails (the plain form rounds sigmoid(-40) to 0 when it is 4e-18).
-    return np.exp(-np.logaddexp(0.0, -x))
+    # 1 / (1 + e^-x), exact to rounding on both tails: for x < -36, 1 + e^-x rounds to e^-x, so
+    # the result is e^x with full relative precision. e^-x is capped below overflow; the cap
+    # changes only x below -cap, where sigmoid(x) = e^x, computed so.
+    x = np.asarray(x)
+    cap = _EXP_CAPS.get(x.dtype, 709.0)
+    if x.size < _FEW:
+        z = 1.0 / (1.0 + np.exp(np.minimum(-x, cap)))
+    else:
+        z = _fresh(x)
+        np.negative(x, out=z)
+        np.minimum(z, cap, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        np.reciprocal(z, out=z)
+    if x.size and not x.min() >= -cap:  # (NaN, which fails the test, gives NaN anyway)
+        z = np.where(x < -cap, np.exp(np.minimum(x, 0.0)), z)
+    return z
+
+
+def _log1p_exp_minus_abs(x: Any) -> Any:
+    """log(1 + e^-|x|): the part of softplus that never overflows."""
+    if x.size < _FEW:
+        return np.log1p(np.exp(-np.absolute(x)))
+    z = _fresh(x)
+    np.absolute(x, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    np.log1p(z, out=z)
+    return z
+
+
+def _softplus(x: Any) -> Any:
+    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow, full precision on both tails
+    x = np.asarray(x)
+    z = _log1p_exp_minus_abs(x)
+    if x.size < _FEW:
+        return z + np.maximum(x, 0.0)
+    z += np.maximum(x, 0.0)
+    return z
+
+
+def _log_sigmoid(x: Any) -> Any:
+    # log sigmoid(x) = -softplus(-x) = min(x, 0) - log(1 + e^-|x|)
+    x = np.asarray(x)
+    z = _log1p_exp_minus_abs(x)
+    if x.size < _FEW:
+        return np.minimum(x, 0.0) - z
+    np.subtract(np.minimum(x, 0.0), z, out=z)
+    return z
 
 
 sigmoid = Primitive("sigmoid", _sigmoid,
@@ -70,12 +135,12 @@ tanh = Primitive("tanh", np.tanh, lambda t, out, x: t * (1.0 - out * out), eleme
 relu = Primitive("relu", lambda x: np.maximum(x, 0.0),
                  lambda t, out, x: np.where(_primal(x) > 0, t, 0.0), elementwise=True)
 
-# softplus(x) = log(1 + e^x); its slope sigmoid(x) = e^(x - softplus(x)) never overflows.
-softplus = Primitive("softplus", lambda x: np.logaddexp(0.0, x),
+# softplus' slope sigmoid(x) = e^(x - softplus(x)) never overflows.
+softplus = Primitive("softplus", _softplus,
                      lambda t, out, x: t * np.exp(x - out), elementwise=True)
 
-# log_sigmoid(x) = -softplus(-x); its slope sigmoid(-x) = e^(log_sigmoid(x) - x).
-log_sigmoid = Primitive("log_sigmoid", lambda x: -np.logaddexp(0.0, -x),
+# log_sigmoid's slope sigmoid(-x) = e^(log_sigmoid(x) - x).
+log_sigmoid = Primitive("log_sigmoid", _log_sigmoid,
                         lambda t, out, x: t * np.exp(out - x), elementwise=True)
 
 

@@ -23,8 +23,12 @@ def _top(x: Any, axis: Any) -> Any:
 
 def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     top = _top(x, axis)
+    e = np.asarray(np.subtract(x, top))  # (NumPy gives a scalar for 0-d arrays)
+    np.exp(e, out=e)  # in place: a temporary as large as x costs as much as the arithmetic
+    s = np.asarray(np.add.reduce(e, axis=axis, keepdims=True))
     with np.errstate(divide="ignore"):  # a group of -inf sums to 0: its logsumexp is -inf
-        s = np.log(np.add.reduce(np.exp(x - top), axis=axis, keepdims=True)) + top
+        np.log(s, out=s)
+    s += top
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
@@ -37,8 +41,10 @@ logsumexp = Primitive(
 
 
 def _softmax(x: Any, axis: Any = -1) -> Any:
-    e = np.exp(x - _top(x, axis))
-    return e / np.add.reduce(e, axis=axis, keepdims=True)
+    e = np.asarray(np.subtract(x, _top(x, axis)))
+    np.exp(e, out=e)
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    return e
 
 
 # softmax(x) = e^x / sum(e^x); d softmax = softmax * (t - sum(softmax * t))
