@@ -129,6 +129,16 @@ def test_layer_gradient_matches_finite_differences(part: Part) -> None:
 
 
 @pytest.mark.parametrize("part", params(LAYER))
+def test_layer_uses_every_weight_it_creates(part: Part) -> None:
+    """Each weight array the layer creates moves the loss: the layer declares none it ignores."""
+    for s, config in cases(part):
+        x, y = problem(part, s, config)
+        m = model(part, s, config)
+        for i, g in enumerate(m.gradient(x, y)):
+            assert np.any(g != 0), f"{part.qualified} {config}: weight {i} has no gradient"
+
+
+@pytest.mark.parametrize("part", params(LAYER))
 def test_layer_config_round_trips(part: Part) -> None:
     """get_config then from_config rebuilds the layer, and with the same seed the same model."""
     for s, config in cases(part):

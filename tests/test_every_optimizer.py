@@ -10,7 +10,7 @@ optimizer without a spec in SPECS fails the suite.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -42,11 +42,18 @@ class OptimizerSpec:
         default, so that a config that forgets an option trains differently.
     steps: updates on the quadratic, from `init`.
     epochs: full-batch epochs of `Model.fit` on the tiny regression.
+    carries_state: whether a config's updates depend on the state earlier ones returned
+        (momentum, moving averages), or None to leave that unchecked.
     """
 
     configs: tuple[dict[str, Any], ...]
     steps: int = 20
     epochs: int = 20
+    carries_state: Callable[[dict[str, Any]], bool] | None = None
+
+
+def with_momentum(config: dict[str, Any]) -> bool:
+    return bool(config.get("momentum", 0.0))
 
 
 SPECS: dict[str, OptimizerSpec] = {
@@ -54,21 +61,21 @@ SPECS: dict[str, OptimizerSpec] = {
         {"lr": 0.1},
         {"lr": 0.05, "momentum": 0.8},
         {"lr": 0.05, "momentum": 0.5, "nesterov": True},
-    )),
+    ), carries_state=with_momentum),
     "builtin/adam": OptimizerSpec(configs=(
         {"lr": 0.1},
         {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
-    )),
+    ), carries_state=lambda config: True),
     # a forward gradient is an unbiased estimate from one random direction: more steps
     "builtin/fgd": OptimizerSpec(configs=(
         {"lr": 0.02},
         {"lr": 0.01, "momentum": 0.5, "nesterov": True},
-    ), epochs=60),
-    # one update runs a whole minimisation
+    ), epochs=60, carries_state=with_momentum),
+    # one update runs a whole minimisation; the state only counts what the runs did
     "scipy/lbfgs": OptimizerSpec(configs=(
         {"maxiter": 20},
         {"maxiter": 8, "tol": 1e-6, "maxcor": 3},
-    ), steps=1, epochs=1),
+    ), steps=1, epochs=1, carries_state=lambda config: False),
 }
 
 # an optimizer of a third-party plugin with no spec: its default config
@@ -181,6 +188,27 @@ def test_optimizer_update_leaves_its_arguments_and_state_unchanged(part: Part) -
                     assert not any(np.shares_memory(leaf, w) for w in (*ws, *new_ws)), \
                         f"{what}: the state holds the weights"
             ws, state = [np.asarray(w, dtype=np.float64) for w in new_ws], new_state
+
+
+@pytest.mark.parametrize("part", params(OPTIMIZER))
+def test_optimizer_update_reads_the_state_it_returned(part: Part) -> None:
+    """Steps that thread the returned state differ from steps each from init's state exactly
+    when the optimizer carries state (momentum, moving averages)."""
+    for s, config in cases(part):
+        if s.carries_state is None:
+            pytest.skip(f"the spec of {part.qualified} does not say whether it carries state")
+        opt = part.build(**config)
+        threaded, fresh = split(np.zeros(6), opt), split(np.zeros(6), opt)
+        state = opt.init(threaded)
+        for _ in range(3):
+            threaded, state = opt.update(gradient(joined(threaded), opt), state, threaded,
+                                         **extra(opt))
+            fresh, _ = opt.update(gradient(joined(fresh), opt), opt.init(fresh), fresh,
+                                  **extra(opt))
+        differ = not np.array_equal(joined(threaded), joined(fresh))
+        assert differ == s.carries_state(config), (
+            f"{part.qualified} {config}: threading the state "
+            f"{'changed' if differ else 'did not change'} the steps")
 
 
 @pytest.mark.parametrize("part", params(OPTIMIZER))
