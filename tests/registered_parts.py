@@ -28,6 +28,14 @@ FIRST_PARTY = ("builtin", "scipy")
 # the kind names of the registry's listing (`PluginInfo.registered`)
 LAYER, LOSS, OPTIMIZER = "layer", "loss", "optimizer"
 
+# each kind, and the test file that checks every registered part of it
+SUITES = {
+    "primitive": "tests/test_primitives.py",
+    LAYER: "tests/test_every_layer.py",
+    LOSS: "tests/test_every_loss.py",
+    OPTIMIZER: "tests/test_every_optimizer.py",
+}
+
 S = TypeVar("S")
 
 
@@ -58,6 +66,12 @@ def registered(kind: str) -> list[Part]:
     """Every part of `kind` that an active plugin registered, built-ins first."""
     return [Part(kind, info.name, name) for info in dg.plugins() if info.status == "active"
             for name in info.registered.get(kind, ())]
+
+
+def registered_kinds() -> set[str]:
+    """Every kind of which an active plugin registered something."""
+    return {kind for info in dg.plugins() if info.status == "active"
+            for kind, names in info.registered.items() if names}
 
 
 def params(kind: str) -> list[Any]:
@@ -147,7 +161,7 @@ def check_gradient(model: dg.Model, x: np.ndarray, y: np.ndarray, count: int = 6
         cuts = np.cumsum([a.size for a in weights])[:-1]
         model.set_weights([p.reshape(a.shape) for p, a in zip(np.split(w, cuts), weights,
                                                                 strict=True)])
-        return model.evaluate(x, y)
+        return float(model.evaluate(x, y))
 
     try:
         for k in picks:
@@ -189,7 +203,7 @@ def same_tree(a: Any, b: Any) -> bool:
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(same_tree(u, v) for u, v in zip(a, b, strict=True))
     if isinstance(a, float) and a != a:
-        return b != b
+        return bool(b != b)
     return bool(a == b)
 
 

@@ -17,6 +17,7 @@ import pytest
 import dualgrad as dg
 from registered_parts import (
     LAYER,
+    SUITES,
     Part,
     assert_same_model,
     check_config_round_trip,
@@ -25,6 +26,7 @@ from registered_parts import (
     inputs,
     missing_specs,
     params,
+    registered_kinds,
     spec_for,
     stale_specs,
 )
@@ -95,6 +97,12 @@ def test_every_first_party_layer_has_a_spec() -> None:
 def test_every_layer_spec_names_a_registered_layer() -> None:
     """No spec outlives its layer: a renamed layer cannot hide behind a stale entry."""
     assert not stale_specs(LAYER, SPECS)
+
+
+def test_every_registered_kind_has_a_suite() -> None:
+    """A new kind of part (metrics, schedules) comes with a suite that checks each one."""
+    unchecked = registered_kinds() - set(SUITES)
+    assert not unchecked, f"no registry-driven suite checks the kinds {sorted(unchecked)}"
 
 
 def test_the_built_in_layers_are_checked() -> None:
