@@ -95,7 +95,7 @@ def cases(part: Part) -> list[tuple[OptimizerSpec, dict[str, Any]]]:
 
 # ---- a quadratic, in the form a Model hands the optimizer ---------------------------------------
 
-SHAPES = [(2, 2), (2,)]
+# six weights: a (2, 2) kernel and a (2,) bias
 _RNG = np.random.default_rng(3)
 CURVATURE = _RNG.uniform(0.5, 2.0, 6)
 CENTRE = _RNG.normal(size=6)
@@ -123,7 +123,7 @@ def extra(opt: dg.Optimizer) -> dict[str, Any]:
 
     def loss_and_grad(ws: Sequence[np.ndarray]) -> tuple[float, list[np.ndarray]]:
         flat = joined(ws)
-        return quadratic(flat), split(CURVATURE * (flat - CENTRE), opt)
+        return quadratic(flat), gradient(flat, opt)
 
     return {"loss_and_grad": loss_and_grad}
 
