@@ -1,4 +1,5 @@
-"""A model's parts (layers, losses, optimizers) from objects, registered names or configs."""
+"""A model's parts: the kinds layer, loss and optimizer, declared to the registry with their
+built-ins, and each part made from an object, a registered name or a config dict."""
 
 from __future__ import annotations
 
@@ -6,8 +7,23 @@ from typing import Any
 
 from . import _registry
 from ._errors import ConfigError
+from .hookspecs import (
+    dualgrad_register_layers,
+    dualgrad_register_losses,
+    dualgrad_register_optimizers,
+)
+from .layers import Dense, Layer
+from .losses import LogLoss, Loss, MeanSquaredError
+from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
 
 __all__ = ["describe", "resolve"]
+
+_registry.declare(_registry.Kind("layer", "layers", dualgrad_register_layers, Layer,
+                                 builtins=(Dense,)))
+_registry.declare(_registry.Kind("loss", "losses", dualgrad_register_losses, Loss,
+                                 builtins=(MeanSquaredError, LogLoss)))
+_registry.declare(_registry.Kind("optimizer", "optimizers", dualgrad_register_optimizers,
+                                 Optimizer, builtins=(SGD, Adam, ForwardGradientDescent)))
 
 
 def resolve(kind: str, spec: Any, base: type) -> Any:
