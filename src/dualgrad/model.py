@@ -1,8 +1,7 @@
 """`Model`: layers, a loss and an optimizer, declared and trained with forward-mode gradients.
 
 The model holds its configuration and weights; its gradient engine (`_gradients`) computes the
-loss and its gradient, its trainer (`_training`) runs `fit`, and `_model_file` reads and writes
-its files.
+loss and its gradient, its trainer (`_training`) runs `fit`; `_model_file` reads its files.
 """
 
 from __future__ import annotations
