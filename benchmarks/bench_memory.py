@@ -48,7 +48,8 @@ def child(budget: int, scatter: bool) -> None:
     grads = model.gradient(x, y)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "peak": peak, "chunk": model._chunk_size(N),
+    chunk = model._gradients.chunk_size(model._weights, N)
+    print(json.dumps({"seconds": seconds, "peak": peak, "chunk": chunk,
                       "params": model.num_params,
                       "norm": float(np.sqrt(sum((g * g).sum() for g in grads)))}))
 

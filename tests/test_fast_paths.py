@@ -62,7 +62,8 @@ def test_forward_gradient_is_an_unbiased_estimate():
                       {"type": "dense", "units": 1}], "mse", "fgd", seed=0, input_shape=[2])
     exact = np.concatenate([g.ravel() for g in model.gradient(x, y)])
     xs, ys = model._data(x, y)
-    draws = np.array([model._value_and_forward_gradient(xs, ys)[1] for _ in range(20000)])
+    draws = np.array([model._gradients.forward_gradient(
+        model._weights, xs, ys, model._rng)[1] for _ in range(20000)])
     mean, error = draws.mean(0), draws.std(0) / np.sqrt(len(draws))
     assert np.all(np.abs(mean - exact) < 5 * error + 1e-12)
     # and it is an estimate, not the gradient itself

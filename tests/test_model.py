@@ -303,9 +303,13 @@ def test_gradient_does_not_change_the_weights():
     assert_weights_equal(model.get_weights(), before)
 
 
+def _chunk_size(model: dg.Model, rows: int) -> int:
+    return model._gradients.chunk_size(model._weights, rows)
+
+
 def _smallest_budget_with_chunk_of_at_least(model_of_budget: Any, rows: int, k: int) -> int:
     budget = 1
-    while model_of_budget(budget)._chunk_size(rows) < k:
+    while _chunk_size(model_of_budget(budget), rows) < k:
         budget *= 2
     return budget
 
@@ -321,12 +325,12 @@ def test_chunked_gradient_equals_one_pass_gradient():
 
     whole = model_of_budget(dg.get_memory_budget())
     total = whole.num_params
-    assert whole._chunk_size(rows) == total
+    assert _chunk_size(whole, rows) == total
     one = model_of_budget(1)
-    assert one._chunk_size(rows) == 1
+    assert _chunk_size(one, rows) == 1
     budget = _smallest_budget_with_chunk_of_at_least(model_of_budget, rows, 2)
     few = model_of_budget(budget)
-    assert 2 <= few._chunk_size(rows) < total
+    assert 2 <= _chunk_size(few, rows) < total
 
     reference = whole.gradient(x, y)
     for model in (one, few):
@@ -964,7 +968,7 @@ def _state(model: dg.Model) -> dict[str, Any]:
                              "rng": json.dumps(model._rng.bit_generator.state, default=str)}
     if model.built:
         state["weights"] = model.get_weights()
-        opt = model._opt_state
+        opt = model.optimizer_state
         state["opt"] = opt
         state["opt_arrays"] = [a.copy() for a in _arrays(opt)]
     return state
@@ -983,8 +987,8 @@ def _assert_same_state(model: dg.Model, state: dict[str, Any]) -> None:
     assert json.dumps(model._rng.bit_generator.state, default=str) == state["rng"]
     if state["built"]:
         assert_weights_equal(model.get_weights(), state["weights"])
-        assert model._opt_state is state["opt"]
-        for a, b in zip(_arrays(model._opt_state), state["opt_arrays"], strict=True):
+        assert model.optimizer_state is state["opt"]
+        for a, b in zip(_arrays(model.optimizer_state), state["opt_arrays"], strict=True):
             np.testing.assert_array_equal(a, b)
 
 

@@ -1,6 +1,12 @@
 """dualgrad: forward-mode automatic differentiation for NumPy, extended by plugins."""
 
-from . import callbacks, numpy_api, primitives, testing
+from . import (
+    _dispatch,  # noqa: F401 - installs NumPy's dispatch protocols into Variable
+    callbacks,
+    numpy_api,
+    primitives,
+    testing,
+)
 from ._budget import get_memory_budget, set_memory_budget
 from ._core import Primitive, Variable
 from ._custom import custom_jvp

@@ -19,7 +19,7 @@ class Configurable:
 
     def get_config(self) -> dict[str, Any]:
         """The keyword configuration that rebuilds this object with `from_config`."""
-        return attrs.asdict(self)  # type: ignore[arg-type]
+        return attrs.asdict(self, filter=_configured)  # type: ignore[arg-type]
 
     @classmethod
     def from_config(cls: type[T], config: dict[str, Any]) -> T:
@@ -27,7 +27,7 @@ class Configurable:
         if not isinstance(config, dict):
             raise ConfigError(f"{cls.__name__} config must be a dict, got "
                               f"{type(config).__name__}")
-        known = [f.name for f in attrs.fields(cls)]  # type: ignore[arg-type]
+        known = [f.name for f in attrs.fields(cls) if f.init]  # type: ignore[arg-type]
         unknown = sorted(set(config) - set(known))
         if unknown:
             kind = getattr(cls, "name", cls.__name__)
@@ -39,6 +39,11 @@ class Configurable:
             if isinstance(exc, ConfigError):
                 raise
             raise ConfigError(f"{getattr(cls, 'name', cls.__name__)!r}: {exc}") from exc
+
+
+def _configured(attribute: attrs.Attribute[Any], value: Any) -> bool:
+    # a field the constructor does not take (one derived from the others) is not configuration
+    return attribute.init
 
 
 def _finite_positive(value: Any) -> bool:

@@ -18,10 +18,10 @@ The public `Variable.tangent` always gives the dense ``(T, *value.shape)`` array
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -31,9 +31,59 @@ from . import _zeros
 from ._errors import DualgradTypeError, ShapeError
 from ._zeros import REPAIRING as _REPAIRING
 
-__all__ = ["Primitive", "Variable", "align", "new_tag"]
+__all__ = ["Primitive", "Variable", "align", "install_numpy_dispatch", "new_tag",
+           "provide_compact_rules", "provide_operators"]
 
 _next_tag = itertools.count(1).__next__
+
+# ---- what the layers above plug in ---------------------------------------------------------
+#
+# The core names no primitive and knows nothing of NumPy's dispatch. The primitives layer gives
+# Variable its operators (`ops`) and says which primitives may run on compact tangents; the
+# numpy layer installs the functions behind `__array_ufunc__` and `__array_function__`.
+
+ops = types.SimpleNamespace()
+
+
+def provide_operators(**primitives: Any) -> None:
+    """Give Variable its operators and methods: ``add``, ``getitem``, ``reduce_sum``, ...,
+    and ``broadcast_to``, which the apply path uses to widen a tangent."""
+    vars(ops).update(primitives)
+
+
+# the primitives whose rules may run on compact tangents (each is linear in the tangent and
+# treats the direction axis as a batch axis, whatever its length)
+_ROWS_RULES: set[Primitive] = set()
+# the primitives that move a unit seed's elements without mixing them
+_UNIT_MAPS: set[Primitive] = set()
+# rules written into an array the engine hands them, (one per argument) for two arguments: a
+# sum of contributions on different directions then fills one array of their union
+_INTO: dict[Primitive, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def provide_compact_rules(rows: Iterable[Primitive], unit_maps: Iterable[Primitive],
+                          into: dict[Primitive, tuple[Callable[..., Any], Callable[..., Any]]]
+                          ) -> None:
+    """Declare the primitives whose rules run on compact tangents (`rows`), those that move
+    unit seeds without mixing them (`unit_maps`, whose first argument's first index or shape
+    is the only parameter), and write-into rules of two-argument primitives (`into`)."""
+    _ROWS_RULES.update(rows)
+    _UNIT_MAPS.update(unit_maps)
+    _INTO.update(into)
+
+
+def _no_numpy(*args: Any) -> Any:
+    raise NotImplementedError("NumPy's functions reach a Variable through dualgrad's numpy "
+                              "layer, which `import dualgrad` installs")
+
+
+_numpy = types.SimpleNamespace(ufunc=_no_numpy, function=_no_numpy)
+
+
+def install_numpy_dispatch(ufunc: Callable[..., Any], function: Callable[..., Any]) -> None:
+    """Route ``Variable.__array_ufunc__`` to ``ufunc(fn, method, inputs, kwargs)`` and
+    ``__array_function__`` to ``function(fn, args, kwargs)``."""
+    _numpy.ufunc, _numpy.function = ufunc, function
 
 # Whether grad, jacobian and hessian seed their inputs as compact unit seeds (see `_Rows`);
 # False seeds dense arrays, and every tangent stays dense (the tests compare both).
@@ -215,7 +265,7 @@ class Variable:
 
     @property
     def T(self) -> Variable:  # noqa: N802 - NumPy's name
-        return _p.transpose(self)  # type: ignore[no-any-return]
+        return ops.transpose(self)  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         if self.value.ndim == 0:
@@ -242,49 +292,49 @@ class Variable:
     # ---- arithmetic ---------------------------------------------------------------------------
 
     def __add__(self, other: Any) -> Any:
-        return _p.add(self, other)
+        return ops.add(self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return _p.add(other, self)
+        return ops.add(other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return _p.subtract(self, other)
+        return ops.subtract(self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return _p.subtract(other, self)
+        return ops.subtract(other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return _p.multiply(self, other)
+        return ops.multiply(self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return _p.multiply(other, self)
+        return ops.multiply(other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return _p.divide(self, other)
+        return ops.divide(self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return _p.divide(other, self)
+        return ops.divide(other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return _p.power(self, other)
+        return ops.power(self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return _p.power(other, self)
+        return ops.power(other, self)
 
     def __matmul__(self, other: Any) -> Any:
-        return _p.matmul(self, other)
+        return ops.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return _p.matmul(other, self)
+        return ops.matmul(other, self)
 
     def __neg__(self) -> Any:
-        return _p.negative(self)
+        return ops.negative(self)
 
     def __pos__(self) -> Variable:
         return self
 
     def __abs__(self) -> Any:
-        return _p.absolute(self)
+        return ops.absolute(self)
 
     # ---- comparisons look at values only ----------------------------------------------------
 
@@ -328,63 +378,63 @@ class Variable:
     # ---- array methods --------------------------------------------------------------------------
 
     def __getitem__(self, index: Any) -> Any:
-        return _p.getitem(self, index=index)
+        return ops.getitem(self, index=index)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _p.reduce_sum(self, axis=axis, keepdims=keepdims)
+        return ops.reduce_sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _p.reduce_mean(self, axis=axis, keepdims=keepdims)
+        return ops.reduce_mean(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _p.reduce_prod(self, axis=axis, keepdims=keepdims)
+        return ops.reduce_prod(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _p.reduce_max(self, axis=axis, keepdims=keepdims)
+        return ops.reduce_max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _p.reduce_min(self, axis=axis, keepdims=keepdims)
+        return ops.reduce_min(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return _p.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return _p.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def cumsum(self, axis: Any = None) -> Any:
-        return _p.cumsum(self, axis=axis)
+        return ops.cumsum(self, axis=axis)
 
     def dot(self, other: Any) -> Any:
-        return _p.dot(self, other)
+        return ops.dot(self, other)
 
     def squeeze(self, axis: Any = None) -> Any:
-        return _p.squeeze(self, axis=axis)
+        return ops.squeeze(self, axis=axis)
 
     def ravel(self) -> Any:
-        return _p.reshape(self, shape=(-1,))
+        return ops.reshape(self, shape=(-1,))
 
     def flatten(self) -> Any:
         # a copy in NumPy; Variables are never written to, so the flat view serves both
-        return _p.reshape(self, shape=(-1,))
+        return ops.reshape(self, shape=(-1,))
 
     def reshape(self, *shape: Any) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return _p.reshape(self, shape=shape)
+        return ops.reshape(self, shape=shape)
 
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = tuple(axes[0]) if axes[0] is not None else ()
-        return _p.transpose(self, axes=axes or None)
+        return ops.transpose(self, axes=axes or None)
 
     # ---- NumPy's dispatch protocols -----------------------------------------------------------
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        return _dispatch.ufunc(ufunc, method, inputs, kwargs)
+        return _numpy.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable[..., Any], types: Any, args: Any,
                            kwargs: Any) -> Any:
-        return _dispatch.function(func, args, kwargs)
+        return _numpy.function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise DualgradTypeError(
@@ -673,7 +723,7 @@ class Primitive:
         """Whether this primitive's rules may run on compact tangents here: its rules treat
         the direction axis as a batch axis, and no primal is an outer Variable (the rules
         would give Variables, which stay dense)."""
-        return self in _rows_rules() and not any(type(a) is Variable for a in primals)
+        return self in _ROWS_RULES and not any(type(a) is Variable for a in primals)
 
     def _rule_on_rows(self, rule: Rule, t: _Rows, out: Any, primals: Sequence[Any],
                       params: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -695,7 +745,7 @@ class Primitive:
                       ) -> Any:
         """The tangent of getitem or a reshape of unit seeds, restricted to the directions its
         elements carry; None when that is all of them or none, where the usual rule serves."""
-        if self is not _p.getitem:  # reshape, squeeze, expand_dims keep the order of elements
+        if self is not ops.getitem:  # reshape, squeeze, expand_dims keep the order of elements
             return _Rows(t.data.reshape((t.data.shape[0], *out.shape)), t.rows, t.total, t.unit)
         index = params["index"]
         if t.rows is None and x.ndim == 1 and isinstance(index, (int, np.integer)) \
@@ -747,7 +797,7 @@ class Primitive:
             _check_contribution(self.name, which, tangent, full, self.elementwise)
             if tuple(tangent.shape) != full:
                 tangent = (np.broadcast_to(tangent, full) if type(tangent) is np.ndarray
-                           else _p.broadcast_to(tangent, shape=full))
+                           else ops.broadcast_to(tangent, shape=full))
         elif tangent.dtype.kind != "f":
             _check_contribution(self.name, which, tangent, full, self.elementwise)
         return tangent
@@ -814,7 +864,7 @@ class Primitive:
             t = a._tangent
             if type(t) is _Rows:
                 if t.total * out.size > _SMALL_DENSE or (t.unit is not None
-                                                         and self in _unit_maps()):
+                                                         and self in _UNIT_MAPS):
                     # a compact tangent worth keeping: the sum goes on in _sum_rows
                     return self._sum_rows(tag, args, primals, out, params, i, tangent,
                                           directions, fresh, safe)
@@ -847,7 +897,7 @@ class Primitive:
         if tangent.shape[1:] != shape:
             full = (directions, *shape)
             tangent = (np.broadcast_to(tangent, full) if type(tangent) is np.ndarray
-                       else _p.broadcast_to(tangent, shape=full))
+                       else ops.broadcast_to(tangent, shape=full))
         return Variable._make(out, tangent, tag)
 
     def _sum_rows(self, tag: int, args: tuple[Any, ...], primals: list[Any], out: Any,
@@ -856,7 +906,7 @@ class Primitive:
         """The rest of `_tangent`'s sum from argument `start` on, whose tangent is compact;
         `tangent` is the dense sum of the contributions before it (None if there are none).
         `rows` are the directions the sum is restricted to (None: all of them)."""
-        if tangent is None and not safe and self in _p.arithmetic.INTO \
+        if tangent is None and not safe and self in _INTO \
                 and self._takes_rows(primals):
             summed = self._sum_into(tag, args, primals, out)
             if summed is not None:
@@ -874,7 +924,7 @@ class Primitive:
             if rule is _zero_rule:
                 continue
             if type(t) is _Rows:
-                if t.unit is not None and len(args) == 1 and self in _unit_maps():
+                if t.unit is not None and len(args) == 1 and self in _UNIT_MAPS:
                     unit = self._unit_tangent(rule, t, out, primals[0], params)
                     if unit is not None:
                         return Variable._make(out, unit, tag)
@@ -910,7 +960,7 @@ class Primitive:
         if tangent.shape[1:] != out.shape:
             shape = (directions if rows is None else len(rows), *out.shape)
             tangent = (np.broadcast_to(tangent, shape) if type(tangent) is np.ndarray
-                       else _p.broadcast_to(tangent, shape=shape))
+                       else ops.broadcast_to(tangent, shape=shape))
         if rows is None:
             return Variable._make(out, tangent, tag)
         return Variable._make(out, _Rows(tangent, rows, directions), tag)
@@ -952,7 +1002,7 @@ class Primitive:
         if at is not None and (len(at) + len(at_u) != size or views[0] is None):
             return None
         acc = np.empty((size, *out.shape), dtype=np.result_type(out, t, u))
-        into = _p.arithmetic.INTO[self]
+        into = _INTO[self]
         x, y = primals
         ndim = out.ndim
         into[i](align(t, ndim), acc if at is None else acc[views[0]], x, y)
@@ -1068,22 +1118,6 @@ def stored_rows(v: Any) -> int | None:
     (for tests that check the compact path is taken)."""
     t = v._tangent if isinstance(v, Variable) else None
     return len(t.rows) if type(t) is _Rows and t.rows is not None else None
-
-
-@functools.cache
-def _rows_rules() -> frozenset[Primitive]:
-    # The built-in primitives whose rules may run on compact tangents: each is linear in the
-    # tangent and treats the direction axis as a batch axis, whatever its length. The fused
-    # ones are left dense (their rules recognise unit seeds by the dense arrays), and so are
-    # primitives from elsewhere, whose rules were written for all T directions.
-    return frozenset(_p.BUILTIN_PRIMITIVES) - {
-        _p.affine, _p.mean_squared_error, _p.sigmoid_cross_entropy}
-
-
-@functools.cache
-def _unit_maps() -> frozenset[Primitive]:
-    # the primitives that move a unit seed's elements without mixing them
-    return frozenset({_p.getitem, _p.reshape, _p.squeeze, _p.expand_dims})
 
 
 def _directions_of(directions: np.ndarray, total: int) -> tuple[np.ndarray | None, int | None]:
@@ -1213,8 +1247,3 @@ def _positions(rows: Any, union: Any, size: int) -> Any:
         return None
     return rows if union is None else np.searchsorted(union, rows)
 
-
-# The built-in primitives are defined with `Primitive` and so import this module; Variable's
-# operators call them at run time. Importing them last keeps both import orders working.
-from . import _dispatch  # noqa: E402
-from . import primitives as _p  # noqa: E402

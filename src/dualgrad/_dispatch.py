@@ -8,13 +8,13 @@ wrongly in silence.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import numpy_api as api
+from ._core import Primitive, install_numpy_dispatch
 from .primitives import elementwise
 
 
@@ -25,8 +25,7 @@ def _comparison(op: np.ufunc) -> Callable[..., Any]:
     return compare
 
 
-@functools.cache
-def ufuncs() -> dict[np.ufunc, Callable[..., Any]]:
+def _ufunc_table() -> dict[np.ufunc, Callable[..., Any]]:
     """The ufuncs with no primitive of their own: comparisons and unary plus. Every other
     ufunc reaches the primitive that `implements` it."""
     table: dict[np.ufunc, Callable[..., Any]] = {np.positive: lambda x: x}
@@ -35,8 +34,7 @@ def ufuncs() -> dict[np.ufunc, Callable[..., Any]]:
     return table
 
 
-@functools.cache
-def functions() -> dict[Callable[..., Any], Callable[..., Any]]:
+def _function_table() -> dict[Callable[..., Any], Callable[..., Any]]:
     """NumPy function -> dualgrad function, for ``__array_function__``."""
     return {
         np.sum: api.sum,
@@ -70,26 +68,54 @@ def functions() -> dict[Callable[..., Any], Callable[..., Any]]:
     }
 
 
+# ---- NumPy functions that registered primitives implement ------------------------------------
+#
+# A table filled when the primitives are registered (by the registry layer, see
+# `_primitive_kind`), read by every dispatch: no registry look-up per call.
+
+_implemented: dict[Any, Primitive] | None = None
+# NumPy function -> the qualified names claiming it, when several plugins do and none is built in
+_conflicts: dict[Any, tuple[str, ...]] = {}
+
+
+def _not_set() -> object:
+    return None
+
+
+_load: Callable[[], object] = _not_set
+
+
+def use_implementations(table: dict[Any, Primitive] | None,
+                        conflicts: dict[Any, tuple[str, ...]]) -> None:
+    """Dispatch NumPy functions by `table` (None: not known until `_load` runs again); a
+    function in `conflicts` is claimed by the plugins named there, so none of them runs."""
+    global _implemented, _conflicts
+    _implemented, _conflicts = table, conflicts
+
+
+def load_implementations_with(load: Callable[[], object]) -> None:
+    """`load()` fills the table (by loading the registry) the first time dispatch needs it."""
+    global _load
+    _load = load
+
+
 def _implementation(fn: Any) -> Any:
     """The registered primitive that implements `fn`, None if none does; several plugins
     claiming it is an error that names them, since load order must not pick one."""
-    # The registry imports the built-in plugin, which imports the primitives, which import the
-    # module that imports this one: it can only be reached once everything is loaded.
-    from ._registry import registry
-
-    reg = registry()
-    rule = reg.implementation(fn)
-    if rule is None:
-        claims = reg.claimants(fn)
-        if len(claims) > 1:
-            names = ", ".join(repr(e.qualified) for e in claims)
-            plugins = ",".join(sorted({e.plugin for e in claims}))
-            raise NotImplementedError(
-                f"{len(claims)} plugins implement {_name(fn)}: {names}; dualgrad does not let "
-                "load order pick one. Call one by name, dualgrad.primitive("
-                f"{claims[0].qualified!r})(...), or keep one plugin with "
-                f"DUALGRAD_DISABLE_PLUGINS (of {plugins})"
-            )
+    table = _implemented
+    if table is None:
+        _load()
+        table = _implemented or {}
+    rule = table.get(fn)
+    if rule is None and fn in _conflicts:
+        claims = _conflicts[fn]
+        plugins = ",".join(sorted({name.partition("/")[0] for name in claims}))
+        raise NotImplementedError(
+            f"{len(claims)} plugins implement {_name(fn)}: {', '.join(map(repr, claims))}; "
+            "dualgrad does not let load order pick one. Call one by name, "
+            f"dualgrad.primitive({claims[0]!r})(...), or keep one plugin with "
+            f"DUALGRAD_DISABLE_PLUGINS (of {plugins})"
+        )
     return rule
 
 
@@ -100,7 +126,7 @@ def _name(fn: Any) -> str:
 
 def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route ``fn(*inputs)`` to dualgrad, or say why it cannot be."""
-    rule = ufuncs().get(fn) or _implementation(fn)
+    rule = _UFUNCS.get(fn) or _implementation(fn)
     if method != "__call__" or rule is None:
         what = _name(fn) + ("" if method == "__call__" else f".{method}")
         raise NotImplementedError(
@@ -114,10 +140,15 @@ def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, 
 
 def function(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route a NumPy function called on a Variable to dualgrad, or say why it cannot be."""
-    rule = functions().get(fn) or _implementation(fn)
+    rule = _FUNCTIONS.get(fn) or _implementation(fn)
     if rule is None:
         raise NotImplementedError(
             f"dualgrad has no derivative rule for {_name(fn)}; write the computation with "
             "functions dualgrad differentiates, or add a rule with dualgrad.Primitive"
         )
     return rule(*args, **kwargs)
+
+
+_UFUNCS = _ufunc_table()
+_FUNCTIONS = _function_table()
+install_numpy_dispatch(ufunc, function)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _parts  # noqa: F401 - declares the kinds layer, loss and optimizer
 from ._core import Primitive
+from ._primitive_kind import lookup
 from ._registry import registry
 from .layers import Layer
 from .losses import Loss
@@ -21,7 +23,7 @@ def primitive(name: str) -> Primitive:
         >>> dg.primitive("exp")
         <dualgrad.Primitive exp>
     """
-    return registry().get("primitive", name)  # type: ignore[no-any-return]
+    return lookup(name)
 
 
 def layer(name: str, **config: Any) -> Layer:

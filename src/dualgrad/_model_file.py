@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -33,7 +33,6 @@ from ._errors import ModelFileError
 
 if TYPE_CHECKING:
     from .layers import Layer
-    from .model import Model
 
 __all__ = ["FILE_FORMAT", "load", "save"]
 
@@ -98,8 +97,23 @@ def _temporary_beside(target: Path) -> tuple[int, str]:
 # ---- reading ----------------------------------------------------------------------------------
 
 
-def load(cls: type[Model], path: str | os.PathLike[str]) -> Model:
-    """The model of class `cls` in the file at `path`, checked before it is built."""
+class _Buildable(Protocol):
+    """What `load` needs of the model `from_config` builds."""
+
+    @property
+    def layers(self) -> Sequence[Layer]: ...
+
+    def build(self, input_shape: tuple[int, ...]) -> None: ...
+
+    def set_weights(self, weights: Sequence[Any]) -> None: ...
+
+
+M = TypeVar("M", bound=_Buildable)
+
+
+def load(from_config: Callable[[dict[str, Any]], M], path: str | os.PathLike[str]) -> M:
+    """The model that `from_config` builds from the file at `path`, checked before it is
+    built."""
     try:
         # open the file here: zipfile leaves nothing open when the archive is broken
         with open(path, "rb") as f, _Archive(f) as archive:
@@ -107,7 +121,7 @@ def load(cls: type[Model], path: str | os.PathLike[str]) -> Model:
             input_shape = config.pop("input_shape", None)
             if input_shape is None:
                 raise ModelFileError("it holds no input shape; it was saved unbuilt")
-            model = cls.from_config(config)
+            model = from_config(config)
             shapes = archive.weight_shapes()
             try:
                 implied = param_shapes(model.layers, _input_shape(input_shape))

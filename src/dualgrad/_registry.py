@@ -6,6 +6,10 @@ called on its own, so a broken plugin costs only itself: it gives one `PluginWar
 means raising anything, ``SystemExit`` included; only ``KeyboardInterrupt`` is let through, as
 the user's.
 
+The registry knows no kind of its own: the layers that own a kind declare it (`declare`) with
+its hook, what each registered item must be, and the built-ins, which the plugin ``builtin``
+registers through that hook like any third-party plugin.
+
 The registry is loaded once per process, under a lock, by whichever thread uses it first; it is
 published only when complete, so an interrupted load leaves nothing half-built and the next use
 loads again. After loading, look-ups are plain dictionary reads; pluggy and the lock are never on
@@ -23,36 +27,77 @@ import difflib
 import os
 import sys
 import threading
+import types
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
 
 import attrs
 import pluggy
 
-from . import _builtin_plugin, hookspecs
-from ._core import Primitive
 from ._errors import AmbiguousNameError, PluginLoadError, PluginWarning, UnknownNameError
-from .layers import Layer
-from .losses import Loss
-from .optimizers import Optimizer
 
-__all__ = ["ENTRY_POINT_GROUP", "KINDS", "PluginInfo", "Registry", "registry", "reload"]
+__all__ = ["ENTRY_POINT_GROUP", "Kind", "PluginInfo", "Registry", "declare", "hookimpl",
+           "hookspec", "kinds", "registry", "reload"]
 
 ENTRY_POINT_GROUP = "dualgrad"
 BUILTIN = "builtin"
+PROJECT = "dualgrad"
 
-# kind -> (hook name, what each returned item must be)
-KINDS: dict[str, tuple[str, type]] = {
-    "primitive": ("dualgrad_register_primitives", Primitive),
-    "layer": ("dualgrad_register_layers", Layer),
-    "loss": ("dualgrad_register_losses", Loss),
-    "optimizer": ("dualgrad_register_optimizers", Optimizer),
-}
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
 
-PLURALS = {"primitive": "primitives", "layer": "layers", "loss": "losses",
-           "optimizer": "optimizers"}
+
+@attrs.frozen
+class Kind:
+    """A kind of registered thing, declared by the layer of dualgrad that owns it.
+
+    Args:
+        name: the kind's name ("layer"); `plural` names it in messages ("layers").
+        spec: the hookspec (marked with `hookspec`) through which plugins register it.
+        base: what each registered item must be: an instance of it, or with `classes` a
+            subclass of it.
+        builtins: what the built-in plugin registers.
+        loaded: called with the registry once it is loaded, and with None when it is dropped.
+    """
+
+    name: str
+    plural: str
+    spec: Callable[..., Any]
+    base: type
+    classes: bool = True
+    builtins: tuple[Any, ...] = ()
+    loaded: Callable[[Registry | None], None] | None = None
+
+    @property
+    def hook(self) -> str:
+        return self.spec.__name__
+
+    def accepts(self, item: Any) -> bool:
+        if self.classes:
+            return isinstance(item, type) and issubclass(item, self.base)
+        return isinstance(item, self.base)
+
+    @property
+    def expected(self) -> str:
+        what = f"dualgrad.{self.base.__name__}"
+        return f"a {what} subclass" if self.classes else f"a {what}"
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def declare(kind: Kind) -> None:
+    """Make `kind` known; a registry loaded before is loaded again on its next use."""
+    with _LOCK:
+        _KINDS[kind.name] = kind
+        _drop()
+
+
+def kinds() -> list[Kind]:
+    """The declared kinds, in the order they were declared."""
+    return list(_KINDS.values())
 
 
 @attrs.frozen
@@ -84,38 +129,16 @@ class PluginInfo:
 
 
 class Registry:
-    """Every registered primitive, layer, loss and optimizer, by kind and name."""
+    """Everything registered, by kind and name."""
 
-    def __init__(self) -> None:
-        self._entries: dict[str, dict[str, list[Entry]]] = {k: {} for k in KINDS}
+    def __init__(self, kinds: Iterable[Kind]) -> None:
+        self.kinds = {kind.name: kind for kind in kinds}
+        self._entries: dict[str, dict[str, list[Entry]]] = {k: {} for k in self.kinds}
         self.plugins: list[PluginInfo] = []
-        self._implementations: dict[Any, list[Entry]] | None = None
-
-    def implementation(self, fn: Any) -> Primitive | None:
-        """The primitive that stands for the NumPy or SciPy function `fn` (its `implements`):
-        a built-in's if there is one, else the only plugin's; None when there is none, or when
-        several plugins claim it (load order never decides: `claimants` names them)."""
-        entries = self.claimants(fn)
-        if not entries:
-            return None
-        for e in entries:
-            if e.plugin == BUILTIN:
-                return e.obj  # type: ignore[no-any-return]
-        return entries[0].obj if len(entries) == 1 else None
-
-    def claimants(self, fn: Any) -> list[Entry]:
-        """Every registered primitive whose `implements` is `fn`."""
-        if self._implementations is None:
-            table: dict[Any, list[Entry]] = {}
-            for e in self.entries("primitive"):
-                if e.obj.implements is not None:
-                    table.setdefault(e.obj.implements, []).append(e)
-            self._implementations = table
-        return list(self._implementations.get(fn, ()))
 
     def names(self, kind: str) -> list[str]:
         """The names of `kind` that a look-up can return, qualified names included."""
-        table = self._entries[kind]
+        table = self._table(kind)
         plain = [n for n, entries in table.items() if self._resolvable(entries)]
         qualified = [e.qualified for entries in table.values() for e in entries
                      if e.plugin != BUILTIN]
@@ -125,9 +148,16 @@ class Registry:
     def _resolvable(entries: list[Entry]) -> bool:
         return len(entries) == 1 or any(e.plugin == BUILTIN for e in entries)
 
+    def _table(self, kind: str) -> dict[str, list[Entry]]:
+        table = self._entries.get(kind)
+        if table is None:
+            raise UnknownNameError(f"no kind {kind!r} is declared; the kinds are "
+                                   f"{', '.join(self.kinds)}")
+        return table
+
     def get(self, kind: str, name: str) -> Any:
         """The object registered as `name` (or ``"plugin/name"``) of `kind`."""
-        table = self._entries[kind]
+        table = self._table(kind)
         if not isinstance(name, str):
             raise UnknownNameError(f"a {kind} name must be a str, got {name!r}")
         entries = table.get(name)
@@ -142,7 +172,7 @@ class Registry:
             close = difflib.get_close_matches(name, known + shared, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(f"no {kind} named {name!r} is registered.{hint} "
-                                   f"Registered {PLURALS[kind]}: {', '.join(known)}")
+                                   f"Registered {self.kinds[kind].plural}: {', '.join(known)}")
         if len(entries) == 1:
             return entries[0].obj
         for e in entries:
@@ -166,7 +196,7 @@ class Registry:
                                "plugin to save it by name")
 
     def entries(self, kind: str) -> list[Entry]:
-        return [e for entries in self._entries[kind].values() for e in entries]
+        return [e for entries in self._table(kind).values() for e in entries]
 
     def add(self, entries: list[Entry]) -> list[str]:
         """Add one plugin's entries (already validated); returns the warnings it gave."""
@@ -179,7 +209,6 @@ class Registry:
                     f"a built-in name: the built-in keeps {e.name!r}, and the plugin's is "
                     f"reachable as {e.qualified!r}"))
             present.append(e)
-        self._implementations = None
         return given
 
 
@@ -214,25 +243,23 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _collect(pm: pluggy.PluginManager, name: str) -> list[Entry]:
+def _collect(pm: pluggy.PluginManager, name: str, kinds: Iterable[Kind]) -> list[Entry]:
     """Call each hook of plugin `name` and validate what it returns."""
     entries: list[Entry] = []
     seen: set[tuple[str, str]] = set()
-    for kind, (hook_name, expected) in KINDS.items():
+    for kind_of in kinds:
+        kind, hook_name = kind_of.name, kind_of.hook
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             if impl.plugin_name != name:
                 continue
             result = impl.function()
             if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
                 raise TypeError(f"hook {hook_name} returned {type(result).__name__}, "
-                                f"not an iterable of {expected.__name__}s")
+                                f"not an iterable of {kind_of.base.__name__}s")
             for item in result:
-                ok = isinstance(item, expected) if kind == "primitive" else (
-                    isinstance(item, type) and issubclass(item, expected))
-                if not ok:
-                    what = ("a dualgrad.Primitive" if kind == "primitive"
-                            else f"a dualgrad.{expected.__name__} subclass")
-                    raise TypeError(f"hook {hook_name} returned {item!r}, which is not {what}")
+                if not kind_of.accepts(item):
+                    raise TypeError(f"hook {hook_name} returned {item!r}, which is not "
+                                    f"{kind_of.expected}")
                 item_name = getattr(item, "name", None)
                 if not isinstance(item_name, str) or not item_name or "/" in item_name:
                     raise TypeError(f"hook {hook_name} returned {item!r} whose name "
@@ -244,9 +271,8 @@ def _collect(pm: pluggy.PluginManager, name: str) -> list[Entry]:
     return entries
 
 
-def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object, known: set[str]) -> list[str]:
     """Names in `plugin` marked as hook implementations that match no hookspec."""
-    known = {hook_name for hook_name, _ in KINDS.values()}
     return [attr for attr in dir(plugin)
             if pm.parse_hookimpl_opts(plugin, attr) is not None and attr not in known]
 
@@ -258,13 +284,25 @@ def _distribution(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
     return dist.metadata["Name"], dist.version
 
 
+def _builtin_plugin(kinds: Iterable[Kind]) -> object:
+    """The plugin "builtin": one hook per kind, returning the kind's built-ins."""
+    def returning(items: tuple[Any, ...]) -> Callable[[], Iterable[Any]]:
+        return lambda: items
+
+    return types.SimpleNamespace(**{kind.hook: hookimpl(returning(kind.builtins))
+                                    for kind in kinds if kind.builtins})
+
+
 def _load() -> Registry:
-    reg = Registry()
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
+    kinds = list(_KINDS.values())
+    reg = Registry(kinds)
+    pm = pluggy.PluginManager(PROJECT)
+    for kind in kinds:
+        pm.add_hookspecs(type(kind.hook, (), {kind.hook: staticmethod(kind.spec)}))
+    hooks = {kind.hook for kind in kinds}
 
     candidates: list[tuple[str, Any, metadata.EntryPoint | None]] = [
-        (BUILTIN, _builtin_plugin, None)]
+        (BUILTIN, _builtin_plugin(kinds), None)]
     if os.environ.get("DUALGRAD_NO_PLUGINS", "") in ("", "0"):
         disabled = {n.strip() for n in os.environ.get("DUALGRAD_DISABLE_PLUGINS", "").split(",")
                     if n.strip()}
@@ -288,11 +326,11 @@ def _load() -> Registry:
         given: list[str] = []
         try:
             pm.register(module, name=name)
-            for hook in _unknown_hooks(pm, module):
+            for hook in _unknown_hooks(pm, module, hooks):
                 given.append(_warn(
                     f"dualgrad plugin {name!r} defines {hook!r}, which is no dualgrad hook; "
-                    f"the hooks are {', '.join(h for h, _ in KINDS.values())}"))
-            entries = _collect(pm, name)
+                    f"the hooks are {', '.join(sorted(hooks))}"))
+            entries = _collect(pm, name, kinds)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a plugin's own hook code may raise anything, even exit
@@ -310,6 +348,9 @@ def _load() -> Registry:
                                       tuple(given)))
     # the built-in first, then the plugins by name, whether they loaded or not
     reg.plugins.sort(key=lambda info: (info.name != BUILTIN, info.name))
+    for kind in kinds:
+        if kind.loaded is not None:
+            kind.loaded(reg)
     return reg
 
 
@@ -365,7 +406,17 @@ def registry() -> Registry:
 
 def reload() -> Registry:
     """Forget the loaded registry and load the plugins again (after installing one, say)."""
-    global _REGISTRY
     with _LOCK:
-        _REGISTRY = None
+        _drop()
         return registry()
+
+
+def _drop() -> None:
+    """Forget the loaded registry (under the lock); the kinds forget what they took from it."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        return
+    _REGISTRY = None
+    for kind in _KINDS.values():
+        if kind.loaded is not None:
+            kind.loaded(None)

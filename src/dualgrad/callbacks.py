@@ -1,16 +1,21 @@
-"""Callbacks that `Model.fit` calls at the end of every epoch."""
+"""Callbacks that `Model.fit` calls at the end of every epoch.
+
+A hook's `model` is the `dualgrad.Model` being trained. This module is below the model (the
+model's training loop calls it), so it uses only what every model offers: ``stop_training``,
+``get_weights`` and ``set_weights``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._errors import ConfigError
 
-if TYPE_CHECKING:
-    from .model import Model
+# The model being trained, typed loosely so that a subclass may annotate it as dualgrad.Model.
+_Model = Any
 
 __all__ = ["Callback", "EarlyStopping", "EpochEnd"]
 
@@ -18,13 +23,13 @@ __all__ = ["Callback", "EarlyStopping", "EpochEnd"]
 class Callback:
     """Base class: override the hooks you need. Set ``model.stop_training = True`` to stop."""
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: _Model) -> None:
         """Called once before the first epoch of a `fit`."""
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: _Model) -> None:
         """Called after each epoch with that epoch's metrics (``loss``, ``val_loss``)."""
 
-    def on_train_end(self, model: Model) -> None:
+    def on_train_end(self, model: _Model) -> None:
         """Called once after the last epoch, also when training stopped early."""
 
 
@@ -42,7 +47,7 @@ class EpochEnd(Callback):
             raise ConfigError(f"EpochEnd needs a callable, got {fn!r}")
         self.fn = fn
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: _Model) -> None:
         self.fn(epoch, logs)
 
 
@@ -70,7 +75,7 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch: int | None = None
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: _Model) -> None:
         self.best = np.inf
         self.best_weights: list[np.ndarray] | None = None
         self.wait = 0
@@ -79,7 +84,7 @@ class EarlyStopping(Callback):
         # the weights the epoch started from, while "val_loss" belongs to those it ended with
         self._epoch_start = model.get_weights() if self.restore_best_weights else None
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: _Model) -> None:
         if self.monitor not in logs:
             raise ConfigError(f"EarlyStopping watches {self.monitor!r}, but the epoch reported "
                               f"only {', '.join(logs)}; pass validation_data to get val_loss")

@@ -193,7 +193,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    for info in _registry.registry().plugins:
+    reg = _registry.registry()
+    for info in reg.plugins:
         origin = f"{info.distribution} {info.version}" if info.distribution else "-"
         print(f"{info.name}  ({origin})  {info.status}")
         if info.error:
@@ -201,7 +202,7 @@ def _plugins(args: argparse.Namespace) -> int:
         for text in info.warnings:
             print(f"    warning: {text}")
         for kind, names in info.registered.items():
-            print(f"    {_registry.PLURALS[kind]}: {', '.join(names)}")
+            print(f"    {reg.kinds[kind].plural}: {', '.join(names)}")
     return 0
 
 

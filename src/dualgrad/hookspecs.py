@@ -21,35 +21,30 @@ user's and ends the load; nothing of it is kept, and the next use loads again.
 A plugin never displaces a built-in: a name a built-in has keeps the built-in, and the plugin's
 is reachable as ``"plugin/name"``; a NumPy function a built-in primitive implements keeps the
 built-in's rule.
+
+The primitive hook is declared by the registry's primitive kind (`dualgrad._primitive_kind`),
+the other three by the model's parts (`dualgrad._parts`); all four are gathered here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-import pluggy
+from ._primitive_kind import dualgrad_register_primitives
+from ._registry import PROJECT, hookimpl, hookspec
+from .layers import Layer
+from .losses import Loss
+from .optimizers import Optimizer
 
-if TYPE_CHECKING:
-    from ._core import Primitive
-    from .layers import Layer
-    from .losses import Loss
-    from .optimizers import Optimizer
-
-__all__ = ["hookimpl", "hookspec"]
-
-PROJECT = "dualgrad"
-
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
-
-
-@hookspec
-def dualgrad_register_primitives() -> Iterable[Primitive]:
-    """Return the `dualgrad.Primitive` objects this plugin provides.
-
-    Each is found afterwards by ``dualgrad.primitive(name)``.
-    """
+__all__ = [
+    "PROJECT",
+    "dualgrad_register_layers",
+    "dualgrad_register_losses",
+    "dualgrad_register_optimizers",
+    "dualgrad_register_primitives",
+    "hookimpl",
+    "hookspec",
+]
 
 
 @hookspec

@@ -151,7 +151,7 @@ def trained() -> dict[str, Any]:
     start = np.concatenate([np.ravel(w) for w in model.get_weights()])
     history = model.fit(x, y, epochs=1, verbose=False)
     return {"model": model, "x": x, "y": y, "start": start, "history": history,
-            "state": model._opt_state}  # Model has no public accessor for optimizer state
+            "state": model.optimizer_state}
 
 
 def test_network_converges_in_a_few_dozen_iterations(trained: dict[str, Any]) -> None:
@@ -203,7 +203,7 @@ def test_network_trains_from_every_seed() -> None:
     for seed in range(1, 5):
         model = dg.Model.from_config({**NETWORK, "optimizer": "lbfgs", "seed": seed})
         model.fit(x, y, epochs=1, verbose=False)
-        assert model._opt_state.nit < 60
+        assert model.optimizer_state.nit < 60
         losses.append(model.evaluate(x, y))
     np.testing.assert_allclose(losses, losses[0], atol=1e-8)
 

@@ -8,10 +8,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .. import _registry
 from .. import primitives as p
 from .._config import positive
+from .._core import Primitive
 from .._errors import ConfigError, ShapeError
+from .._primitive_kind import lookup
 from .base import Layer
 
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "normal", "zeros")
@@ -42,7 +43,7 @@ def _check_activation(instance: Any, attribute: Any, value: Any) -> None:
         raise ConfigError(f"'dense': activation must be a registered primitive's name or None, "
                           f"got {value!r}")
     try:
-        prim = _registry.registry().get("primitive", value)
+        prim = lookup(value)
     except KeyError as exc:
         raise ConfigError(f"'dense': unknown activation: {exc}") from None
     if not (prim.elementwise and len(prim.jvps) == 1) and value not in _ROW_ACTIVATIONS:
@@ -88,6 +89,12 @@ class Dense(Layer):
     activation: str | None = attrs.field(default=None, validator=_check_activation)
     use_bias: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     initializer: str = attrs.field(default="glorot_uniform", validator=_check_initializer)
+    # the activation's primitive, looked up once, when the layer is made
+    _activate: Primitive | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.activation is not None:
+            object.__setattr__(self, "_activate", lookup(self.activation))
 
     def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
         if len(input_shape) != 1:
@@ -101,6 +108,6 @@ class Dense(Layer):
 
     def __call__(self, params: Sequence[Any], x: Any) -> Any:
         z = p.affine(x, params[0], params[1]) if self.use_bias else p.matmul(x, params[0])
-        if self.activation is None:
+        if self._activate is None:
             return z
-        return _registry.registry().get("primitive", self.activation)(z)
+        return self._activate(z)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._config import Configurable
+
+if TYPE_CHECKING:
+    from ..layers import Layer
 
 
 class Loss(Configurable, abc.ABC):
@@ -25,3 +28,13 @@ class Loss(Configurable, abc.ABC):
 
     def check_targets(self, y_true: np.ndarray) -> None:
         """Raise `dualgrad.DataError` if `y_true` cannot be a target of this loss."""
+
+    def fuse_with(self, layer: Layer) -> tuple[Layer, Loss] | None:
+        """A better way to compute this loss of `layer`'s output, or None (the default).
+
+        A loss that knows the layer before it may return ``(head, loss)`` such that
+        ``loss(y, head(params, x))`` is this loss of ``layer(params, x)``, the same function
+        with the same weights, but cheaper or finite where the plain composition is not (a
+        log-loss reads a sigmoid layer's logits). A `Model` trains and scores through it.
+        """
+        return None

@@ -11,6 +11,7 @@ from .. import primitives as p
 from .._config import in_range
 from .._core import Primitive
 from .._errors import DataError
+from ..layers import Dense, Layer
 from .base import Loss
 
 
@@ -40,9 +41,9 @@ class LogLoss(Loss):
         eps: probabilities are clipped to [eps, 1 - eps] for the value; the tangent passes
             unclipped so that a saturated prediction keeps a gradient.
 
-    A `Model` whose last layer is a dense layer with a sigmoid activation computes this loss
-    (with the default eps) from that layer's logits instead: the same function, but exact and
-    with a full gradient where the sigmoid saturates.
+    Read after a dense layer with a sigmoid activation (and with the default eps), a `Model`
+    computes this loss from that layer's logits instead (see `fuse_with`): the same function,
+    but exact and with a full gradient where the sigmoid saturates.
     """
 
     name = "logloss"
@@ -59,9 +60,24 @@ class LogLoss(Loss):
         zeros = p.multiply(p.subtract(1.0, y_true), p.log(p.subtract(1.0, prob)))
         return p.negative(p.reduce_mean(p.add(ones, zeros)))
 
+    def fuse_with(self, layer: Layer) -> tuple[Layer, Loss] | None:
+        """After the built-in dense layer with a sigmoid, the log-loss of its logits.
+
+        Only for `Dense` itself, whose output is exactly sigmoid(logits), and for the default
+        clipping, which only ever changes saturated predictions (where the logits give the
+        exact loss instead); a subclass, which may compute another function, is left alone.
+        """
+        if (type(self) is LogLoss and type(layer) is Dense and layer.activation == "sigmoid"
+                and not self.from_logits and self.eps == _DEFAULT_EPS):
+            return attrs.evolve(layer, activation=None), LogLoss(from_logits=True)
+        return None
+
     def check_targets(self, y_true: np.ndarray) -> None:
         bad = (y_true != 0) & (y_true != 1)
         if np.any(bad):
             raise DataError(f"'logloss' needs targets of 0 or 1; got {float(y_true[bad][0])} "
                             f"({int(bad.sum())} target(s) are neither); encode the classes as "
                             "0 and 1")
+
+
+_DEFAULT_EPS = attrs.fields(LogLoss).eps.default

@@ -1,9 +1,12 @@
 """dualgrad's built-in primitives, registered by the built-in plugin like any other.
 
-Each module groups primitives of one kind, each primitive beside its rule.
+Each module groups primitives of one kind, each primitive beside its rule. Importing this
+package plugs the primitives into the core: Variable's operators, and the rules that may run on
+compact tangents.
 """
 
-from .arithmetic import add, divide, multiply, negative, power, subtract
+from .._core import provide_compact_rules, provide_operators
+from .arithmetic import INTO, add, divide, multiply, negative, power, subtract
 from .elementwise import (
     absolute,
     around,
@@ -155,4 +158,20 @@ BUILTIN_PRIMITIVES = (
     matmul, dot, contract, norm,
     reshape, squeeze, expand_dims, transpose, getitem, broadcast_to, concatenate, stack,
     affine, mean_squared_error, sigmoid_cross_entropy,
+)
+
+provide_operators(
+    add=add, subtract=subtract, multiply=multiply, divide=divide, power=power,
+    negative=negative, absolute=absolute, matmul=matmul, dot=dot, transpose=transpose,
+    getitem=getitem, reshape=reshape, squeeze=squeeze, broadcast_to=broadcast_to,
+    reduce_sum=reduce_sum, reduce_mean=reduce_mean, reduce_prod=reduce_prod,
+    reduce_max=reduce_max, reduce_min=reduce_min, var=var, std=std, cumsum=cumsum,
+)
+
+# The built-ins' rules run on compact tangents, except the fused ones (their rules recognise
+# unit seeds by the dense arrays); primitives from elsewhere were written for all T directions.
+provide_compact_rules(
+    rows=set(BUILTIN_PRIMITIVES) - {affine, mean_squared_error, sigmoid_cross_entropy},
+    unit_maps={getitem, reshape, squeeze, expand_dims},
+    into=INTO,
 )

@@ -1,0 +1,197 @@
+"""A model's gradients by forward mode: seeding, chunk planning, and the loss they run through.
+
+Every scalar weight is a tangent direction. One vectorised pass seeds all P of them and gives
+the whole gradient, or several passes of a chunk of directions each when P times the
+activations would exceed the memory budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _seeds, _zeros
+from ._core import Variable, new_tag
+from ._weights import Weights
+from .layers import Layer
+from .losses import Loss
+
+__all__ = ["GradientEngine"]
+
+
+class GradientEngine:
+    """The loss of a stack of layers and its gradient in the weights.
+
+    Args:
+        layers: the model's layers, applied in order.
+        loss: the loss read from the last layer's output; reassign `loss` to change it.
+        memory_budget: the bytes of tangents one pass may hold; reassign to replan.
+    """
+
+    def __init__(self, layers: Sequence[Layer], loss: Loss, memory_budget: int) -> None:
+        self.layers = layers
+        self._chunks: dict[int, int] = {}
+        self._seeds: dict[tuple[int, int], list[list[Any]]] = {}
+        self._seeds_for: Weights | None = None  # the weights those seeds are laid out for
+        self.loss = loss
+        self.memory_budget = memory_budget
+
+    @property
+    def loss(self) -> Loss:
+        return self._loss
+
+    @loss.setter
+    def loss(self, loss: Loss) -> None:
+        self._loss = loss
+        # the loss may declare a better way to read the last layer (log-loss of a sigmoid
+        # head reads its logits): the same function, finite however saturated the output
+        fused = loss.fuse_with(self.layers[-1]) if self.layers else None
+        self._body = self.layers[:-1] if fused is not None else self.layers
+        self._tail = fused
+
+    @property
+    def memory_budget(self) -> int:
+        return self._memory_budget
+
+    @memory_budget.setter
+    def memory_budget(self, value: int) -> None:
+        self._memory_budget = int(value)
+        self._chunks.clear()
+
+    # ---- the function ------------------------------------------------------------------------
+
+    def forward(self, params: Sequence[Sequence[Any]], x: Any) -> Any:
+        """The last layer's output for the batch `x`."""
+        for layer, ws in zip(self.layers, params):
+            x = layer(ws, x)
+        return x
+
+    def loss_of(self, params: Sequence[Sequence[Any]], x: Any, y: np.ndarray) -> Any:
+        """The training loss of the batch (x, y) at the weights `params`."""
+        if self._tail is None:
+            return self._loss(y, self.forward(params, x))
+        for layer, ws in zip(self._body, params):
+            x = layer(ws, x)
+        head, loss = self._tail
+        return loss(y, head(params[-1], x))
+
+    # ---- planning ----------------------------------------------------------------------------
+
+    def chunk_size(self, weights: Weights, rows: int) -> int:
+        """Directions per pass on `rows` samples, so that one pass's tangents fit the budget."""
+        size = self._chunks.get(rows)
+        if size is None:
+            size = self._chunks[rows] = self._plan_chunk(weights, rows)
+        return size
+
+    def _plan_chunk(self, weights: Weights, rows: int) -> int:
+        width = 0
+        shape = weights.input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+            width += math.prod(shape)
+        # per direction: its seeds (one float per parameter) and about four arrays of the
+        # activations' size alive at once (a layer's product, sum, activation and rule).
+        per_direction = 8 * (weights.size + 4 * rows * max(width, 1))
+        return max(1, min(weights.size, self.memory_budget // per_direction))
+
+    def worth_freezing(self, weights: Weights, rows: int, batch: int) -> bool:
+        """Whether fit should train on a frozen copy of its `rows` samples in batches of
+        `batch`, so that tangents of the data alone are kept from step to step: only when one
+        pass covers every weight (other plans seed differently each pass) and the kept tangents
+        of every batch (at most the first layer's output per weight and sample) with the copy
+        take a quarter of the memory budget or less."""
+        total = weights.size
+        if self.chunk_size(weights, batch) < total or not self.layers:
+            return False
+        first = math.prod(self.layers[0].output_shape(weights.input_shape))
+        return 8 * rows * (total * first + math.prod(weights.input_shape)) \
+            <= self.memory_budget // 4
+
+    # ---- gradients ---------------------------------------------------------------------------
+
+    def _seeded(self, weights: Weights, start: int, stop: int, tag: int,
+                params: list[list[Any]]) -> list[list[Any]]:
+        """The weights carrying directions start..stop of the identity; a weight none of those
+        directions touches stays a constant, so no rule runs for it."""
+        if self._seeds_for is not weights:
+            self._seeds, self._seeds_for = {}, weights
+        tangents = self._seeds.get((start, stop))
+        if tangents is None:
+            block = np.zeros((stop - start, weights.size))
+            block[np.arange(stop - start), np.arange(start, stop)] = 1.0
+            tangents = weights.views(block)
+            offset = 0
+            for layer in tangents:
+                for k, t in enumerate(layer):
+                    n = math.prod(t.shape[1:])
+                    if offset + n <= start or offset >= stop:
+                        layer[k] = None  # no direction of this chunk touches the weight
+                    else:
+                        # contiguous (NumPy is slower on the strided view) and marked as unit
+                        # seeds, so the rules that can skip their zeros do
+                        layer[k] = _seeds.mark(np.ascontiguousarray(t), offset - start)
+                    offset += n
+            # Keep the seeds when one pass covers every weight (small models, every step reuses
+            # them); a chunked plan builds each chunk's seeds as it goes, so they never add to
+            # the memory budget more than one chunk at a time.
+            if start == 0 and stop == weights.size:
+                self._seeds[(start, stop)] = tangents
+        return [[w if t is None else Variable._make(w, t, tag) for w, t in zip(ws, ts)]
+                for ws, ts in zip(params, tangents)]
+
+    def value_and_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
+                           flat: np.ndarray | None = None,
+                           repair: bool = False) -> tuple[float, np.ndarray]:
+        """The loss and its gradient, a flat vector in the weights' layout, at `weights` or at
+        the flat vector `flat`. With `repair`, zero tangents stay zero (see `_zeros`; asked
+        for when a gradient comes out NaN, which costs nothing before)."""
+        params = weights.params if flat is None else weights.views(flat)
+        total = weights.size
+        step = self.chunk_size(weights, x.shape[0])
+        if total == 0:  # a model without weights
+            return float(self.loss_of(params, x, y)), np.zeros(0)
+        if not repair and step >= total:  # one pass: its tangent is the gradient
+            tag = new_tag()
+            value, grad = _value_and_tangent(
+                self.loss_of(self._seeded(weights, 0, total, tag, params), x, y), tag, total)
+            return float(value), grad.reshape(total)
+        grad = np.empty(total)
+        for start in range(0, total, step):
+            stop = min(start + step, total)
+            tag = new_tag()
+            if repair:
+                _zeros.REPAIRING.add(tag)
+            try:
+                value, grad[start:stop] = _value_and_tangent(
+                    self.loss_of(self._seeded(weights, start, stop, tag, params), x, y), tag,
+                    stop - start)
+            finally:
+                _zeros.REPAIRING.discard(tag)
+        return float(value), grad
+
+    def forward_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
+                         rng: np.random.Generator) -> tuple[float, np.ndarray]:
+        """The loss and a forward gradient ``(grad . v) v``, v ~ N(0, I): one direction."""
+        v = rng.standard_normal(weights.size)
+        tag = new_tag()
+        params = [[Variable._make(w, t, tag) for w, t in zip(ws, ts)]
+                  for ws, ts in zip(weights.params, weights.views(v.reshape(1, -1)))]
+        out = self.loss_of(params, x, y)
+        if isinstance(out, Variable) and out.tag == tag:
+            return float(out.value), float(out.tangent[0]) * v
+        return float(out), np.zeros_like(v)
+
+
+def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.ndarray]:
+    """A pass's loss and its tangent along the pass's directions, as float64."""
+    if type(out) is Variable and out.tag == tag:
+        tangent = out.tangent
+        if type(tangent) is not np.ndarray or tangent.dtype != np.float64 \
+                or not tangent.flags.writeable:  # (a tangent kept for frozen data is shared)
+            tangent = np.array(tangent, dtype=np.float64)
+        return out.value, tangent
+    return out, np.zeros(directions)  # the loss does not depend on these weights

@@ -1,0 +1,53 @@
+"""A model's parts: the kinds layer, loss and optimizer, declared to the registry with their
+built-ins, and each part made from an object, a registered name or a config dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _registry
+from ._errors import ConfigError
+from .hookspecs import (
+    dualgrad_register_layers,
+    dualgrad_register_losses,
+    dualgrad_register_optimizers,
+)
+from .layers import Dense, Layer
+from .losses import LogLoss, Loss, MeanSquaredError
+from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
+
+__all__ = ["describe", "resolve"]
+
+_registry.declare(_registry.Kind("layer", "layers", dualgrad_register_layers, Layer,
+                                 builtins=(Dense,)))
+_registry.declare(_registry.Kind("loss", "losses", dualgrad_register_losses, Loss,
+                                 builtins=(MeanSquaredError, LogLoss)))
+_registry.declare(_registry.Kind("optimizer", "optimizers", dualgrad_register_optimizers,
+                                 Optimizer, builtins=(SGD, Adam, ForwardGradientDescent)))
+
+
+def resolve(kind: str, spec: Any, base: type) -> Any:
+    """A layer, loss or optimizer from an object, a registered name, or a config dict."""
+    if isinstance(spec, base):
+        return spec
+    if isinstance(spec, str):
+        name, config = spec, {}
+    elif isinstance(spec, dict):
+        config = dict(spec)
+        name = config.pop("type", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"a {kind} config needs a 'type' naming a registered {kind}; "
+                              f"got {spec!r}")
+    else:
+        raise ConfigError(f"a {kind} must be a {base.__name__}, a registered name or a config "
+                          f"dict; got {type(spec).__name__}")
+    try:
+        cls = _registry.registry().get(kind, name)
+    except KeyError as exc:
+        raise ConfigError(str(exc)) from exc
+    return cls.from_config(config)
+
+
+def describe(kind: str, obj: Any) -> dict[str, Any]:
+    """The config dict that `resolve` turns back into `obj`: its registered name and options."""
+    return {"type": _registry.registry().name_of(kind, type(obj)), **obj.get_config()}

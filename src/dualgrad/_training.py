@@ -1,0 +1,255 @@
+"""The training loop of `Model.fit`: batches, steps, callbacks and the recorded history."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from . import _seeds
+from ._errors import ConfigError, NonFiniteLossError, ShapeError
+from ._gradients import GradientEngine
+from ._weights import Weights
+from .callbacks import Callback, EpochEnd
+from .losses import Loss
+from .optimizers import Optimizer
+
+__all__ = ["History", "Trainer", "checked_callbacks"]
+
+
+@attrs.define
+class History:
+    """What `Model.fit` recorded: ``history["loss"]`` (and ``"val_loss"``), one per epoch."""
+
+    history: dict[str, list[float]] = attrs.field(factory=dict)
+    epoch: list[int] = attrs.field(factory=list)
+
+
+def checked_callbacks(callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]],
+                      metrics: Sequence[str]) -> list[Callback]:
+    """The callbacks as `Callback` objects (a function becomes an `EpochEnd`), each watching
+    one of the `metrics` training reports."""
+    hooks = [cb if isinstance(cb, Callback) else EpochEnd(cb) for cb in callbacks]
+    for cb in hooks:
+        monitor = getattr(cb, "monitor", None)
+        if monitor is not None and monitor not in metrics:
+            raise ConfigError(f"{type(cb).__name__} watches {monitor!r}, but training "
+                              f"reports only {', '.join(metrics)}; pass validation_data "
+                              "to get val_loss")
+    return hooks
+
+
+class _Trained(Protocol):
+    """What the loop reads of the model it trains: parts a callback may replace mid-fit."""
+
+    stop_training: bool
+
+    @property
+    def loss(self) -> Loss: ...
+
+    @property
+    def optimizer(self) -> Optimizer: ...
+
+    def evaluate(self, x: Any, y: Any) -> float: ...
+
+
+class Trainer:
+    """A model's training loop, and the optimizer state it carries from step to step.
+
+    Args:
+        engine: computes the loss and its gradient.
+        rng: shuffles the batches and draws forward-gradient directions.
+    """
+
+    def __init__(self, engine: GradientEngine, rng: np.random.Generator) -> None:
+        self.engine = engine
+        self.rng = rng
+        self.state: Any = None
+        self._state_for: Optimizer | None = None  # the optimizer whose state that is
+
+    def reset(self) -> None:
+        """Forget the optimizer state: the next step initialises it (a new optimizer)."""
+        self.state = self._state_for = None
+
+    def fit(self, model: _Trained, weights: Weights, x: np.ndarray, y: np.ndarray,
+            val: tuple[np.ndarray, np.ndarray] | None, epochs: int, size: int, shuffle: bool,
+            hooks: Sequence[Callback], verbose: bool) -> History:
+        """`Model.fit` on checked data: `epochs` passes in batches of `size`."""
+        self._optimizer_state(model.optimizer, weights)
+        self.previous: np.ndarray | None = None  # the weights before the last step
+        n = x.shape[0]
+        # Batches that come back every epoch (all of x, or fixed slices of it) are frozen
+        # private copies when one pass covers every weight, so that tangents computed from the
+        # data alone (the first layer's seeded tangent) are computed once, not every step.
+        batches = None
+        if size == n or not shuffle:
+            frozen = self.engine.worth_freezing(weights, n, size)
+            if frozen:
+                x = _seeds.freeze(x.copy())
+            batches = [(_seeds.freeze(x[i:i + size]) if frozen else x[i:i + size],
+                        y[i:i + size]) for i in range(0, n, size)]
+        history = History()
+        losses = history.history.setdefault("loss", [])
+        if val is not None:
+            history.history["val_loss"] = []
+        model.stop_training = False
+        loss = model.loss
+        for cb in hooks:
+            cb.on_train_begin(model)
+        loss = _targets_checked(model.loss, loss, y, val)
+        bar = _progress(epochs, verbose)
+        # An overflow on the way to a non-finite loss or weight is caught by `step` and raised
+        # as NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or,
+        # with warnings as errors, replace it).
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(int(epochs)):
+                    if batches is None:
+                        order = self.rng.permutation(n)
+                        epoch_batches: Any = ((x[order[i:i + size]], y[order[i:i + size]])
+                                              for i in range(0, n, size))
+                    else:
+                        epoch_batches = batches
+                    total = 0.0
+                    for xb, yb in epoch_batches:
+                        total += self.step(model.optimizer, weights, xb, yb) * xb.shape[0]
+                    history.epoch.append(epoch)
+                    losses.append(total / n)
+                    if val is None and not hooks and bar is None:
+                        continue  # nothing else to report (and no callback to stop training)
+                    logs = {"loss": total / n}
+                    if val is not None:
+                        logs["val_loss"] = model.evaluate(*val)
+                        history.history["val_loss"].append(logs["val_loss"])
+                    for cb in hooks:
+                        cb.on_epoch_end(epoch, logs, model)
+                    loss = _targets_checked(model.loss, loss, y, val)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+                        bar.update(1)
+                    if model.stop_training:
+                        break
+        finally:
+            if bar is not None:
+                bar.close()
+        for cb in hooks:
+            cb.on_train_end(model)
+        return history
+
+    def _optimizer_state(self, opt: Optimizer, weights: Weights) -> Any:
+        """The optimizer's state, initialised for the current weights when the optimizer is new
+        (the first fit, or one assigned since the last step, from a callback too)."""
+        if self._state_for is not opt:
+            self.state = opt.init([weights.flat.copy()] if opt.flat_weights
+                                  else [w.copy() for w in weights.arrays()])
+            self._state_for = opt
+        return self.state
+
+    def step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
+        """One update by `opt` on the batch (x, y); returns the batch's loss before it."""
+        opt_state = self._optimizer_state(opt, weights)
+        engine = self.engine
+        if opt.gradient_estimate == "forward":
+            value, grad = engine.forward_gradient(weights, x, y, self.rng)
+        else:
+            value, grad = engine.value_and_gradient(weights, x, y)
+        flat = weights.flat
+        if not math.isfinite(value):
+            if self.previous is not None:  # back to the weights whose loss was finite
+                np.copyto(flat, self.previous)
+            raise NonFiniteLossError(
+                f"the loss became {value} on a batch; training stopped and the model keeps the "
+                "last weights whose loss was finite. Lower the learning rate or check the "
+                "data's scale")
+        new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
+        finite = _finite(new_flat, flat.shape)
+        if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
+            # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
+            value, grad = engine.value_and_gradient(weights, x, y, repair=True)
+            new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
+            finite = _finite(new_flat, flat.shape)
+        if not finite:
+            raise NonFiniteLossError(
+                "a step produced NaN or infinite weights; training stopped and the model keeps "
+                "its last finite weights. Lower the learning rate or check the data's scale")
+        # into the same buffer, so the layers' views of it stay valid from step to step; the
+        # weights just scored are kept, in case the next loss is not finite
+        if self.previous is None or self.previous.shape != flat.shape:
+            self.previous = np.empty_like(flat)
+        self.previous[...] = flat
+        flat[...] = new_flat
+        self.state = state
+        return value
+
+    def _update(self, opt: Optimizer, opt_state: Any, weights: Weights, grad: np.ndarray,
+                x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The optimizer's new weights, as one flat float64 vector, and its new state."""
+        flat = weights.flat
+        extra = ({"loss_and_grad": self._loss_and_grad(opt, weights, x, y)} if opt.needs_loss
+                 else _NO_EXTRA)
+        if opt.flat_weights:
+            new, state = opt.update([grad], opt_state, [flat], **extra)
+            new_flat = new[0]
+            if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
+                new_flat = np.asarray(new_flat, dtype=np.float64)
+            return new_flat, state
+        new, state = opt.update(weights.arrays(grad), opt_state,
+                                [w.copy() for w in weights.arrays()], **extra)
+        return np.concatenate([np.ravel(w) for w in new]).astype(np.float64), state
+
+    def _loss_and_grad(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray
+                       ) -> Callable[[Sequence[np.ndarray]], tuple[float, list[Any]]]:
+        """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
+        gradient at any weights, given and returned in the form the optimizer works in."""
+        flat_form = opt.flat_weights
+        engine = self.engine
+
+        def loss_and_grad(params: Sequence[np.ndarray]) -> tuple[float, list[Any]]:
+            if flat_form:
+                flat = np.asarray(params[0], dtype=np.float64)
+            else:
+                flat = np.concatenate([np.ravel(np.asarray(w, dtype=np.float64))
+                                       for w in params])
+            if flat.shape != weights.flat.shape:
+                raise ShapeError(f"loss_and_grad takes {weights.size} weights in all, got "
+                                 f"{flat.size}")
+            value, grad = engine.value_and_gradient(weights, x, y, flat)
+            return value, [grad] if flat_form else weights.arrays(grad)
+
+        return loss_and_grad
+
+
+def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
+                     val: tuple[np.ndarray, np.ndarray] | None) -> Loss:
+    """`loss`, its targets checked if it is not `checked` (a callback assigned it), as fit
+    checks them before the first step."""
+    if loss is not checked:
+        loss.check_targets(y)
+        if val is not None:
+            loss.check_targets(val[1])
+    return loss
+
+
+_NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
+
+
+def _finite(new_flat: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether an update gave finite weights of the right shape: a finite sum of squares means
+    finite weights, unless the sum itself overflowed (then look closer)."""
+    return new_flat.shape == shape and (math.isfinite(new_flat.dot(new_flat))
+                                        or bool(np.isfinite(new_flat).all()))
+
+
+def _progress(epochs: int, verbose: bool) -> Any:
+    """A tqdm bar over epochs, or None when quiet."""
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    # disable=None: draw only on a terminal, so logs and CI stay clean
+    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=False,
+                disable=True if epochs < 10 else None, file=sys.stderr)

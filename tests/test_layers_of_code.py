@@ -1,0 +1,194 @@
+"""The package's imports point down its layers only, and form no cycle.
+
+Every module of src/dualgrad is given a layer by the table below; its imports are read with
+`ast` (module-level, function-level and ``if TYPE_CHECKING`` ones alike). A module may import
+from its own layer or a lower one, never from a higher one, and no chain of imports may lead
+back to where it started. A new module must be added to the table (that is the point: its
+author decides where it belongs).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "dualgrad"
+
+LAYERS = ("core", "primitives", "numpy", "transforms", "registry", "nn", "cli")
+
+# module (relative to dualgrad; "" is the package itself) -> its layer
+TABLE = {
+    # core: the dual number, tangent storage, Primitive and its one apply path, tags, errors
+    "_errors": "core",
+    "_budget": "core",
+    "_zeros": "core",
+    "_seeds": "core",
+    "_core": "core",
+    # primitives: each primitive beside its rule
+    "primitives": "primitives",
+    "primitives._numpy": "primitives",
+    "primitives.arithmetic": "primitives",
+    "primitives.elementwise": "primitives",
+    "primitives.fused": "primitives",
+    "primitives.linalg": "primitives",
+    "primitives.reductions": "primitives",
+    "primitives.shaping": "primitives",
+    "primitives.softmax": "primitives",
+    "primitives.trigonometric": "primitives",
+    # numpy: NumPy's dispatch protocols and the NumPy-signature functions
+    "numpy_api": "numpy",
+    "_dispatch": "numpy",
+    # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
+    "_transforms": "transforms",
+    "_custom": "transforms",
+    "testing": "transforms",
+    # registry: pluggy, the kinds declared to it, and the primitive kind
+    "_registry": "registry",
+    "_primitive_kind": "registry",
+    # nn: layers, losses, optimizers, callbacks and the Model, split by concern
+    "_config": "nn",
+    "_toml": "nn",
+    "layers": "nn",
+    "layers.base": "nn",
+    "layers.dense": "nn",
+    "losses": "nn",
+    "losses.base": "nn",
+    "losses.builtin": "nn",
+    "optimizers": "nn",
+    "optimizers.base": "nn",
+    "optimizers.builtin": "nn",
+    "callbacks": "nn",
+    "hookspecs": "nn",
+    "_parts": "nn",
+    "_lookup": "nn",
+    "_data": "nn",
+    "_weights": "nn",
+    "_gradients": "nn",
+    "_training": "nn",
+    "_model_file": "nn",
+    "model": "nn",
+    # cli and the package's face
+    "": "cli",
+    "cli": "cli",
+    "__main__": "cli",
+    "examples": "cli",  # the blog's experiments, shipped from examples/ for `dualgrad demo`
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(SRC.rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The dualgrad modules `name` imports, relative to dualgrad ("" for the package)."""
+    is_package = path.name == "__init__.py"
+    package = name.split(".") if is_package else name.split(".")[:-1]
+    package = [p for p in package if p]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+            bases = [t for t in targets if t == "dualgrad" or t.startswith("dualgrad.")]
+            found.update(t.removeprefix("dualgrad").lstrip(".") for t in bases)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            elif node.module and (node.module == "dualgrad"
+                                  or node.module.startswith("dualgrad.")):
+                module = node.module.removeprefix("dualgrad").lstrip(".")
+            else:
+                continue
+            for alias in node.names:
+                child = f"{module}.{alias.name}" if module else alias.name
+                # `from . import x` names a module when x is one, else a name in the package
+                found.add(child if child in known or child in TABLE else module)
+    found.discard(name)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: _imports(name, path, known) for name, path in modules.items()}
+
+
+def test_every_module_has_a_layer() -> None:
+    """Each module of src/dualgrad is in the layer table (a new module must be placed)."""
+    missing = sorted(set(_modules()) - set(TABLE))
+    assert not missing, f"add these modules to TABLE in {Path(__file__).name}: {missing}"
+
+
+def test_imports_point_down_the_layers() -> None:
+    """No module imports from a layer above its own."""
+    upward = []
+    for name, targets in _graph().items():
+        rank = LAYERS.index(TABLE.get(name, "cli"))
+        for target in sorted(targets):
+            if target not in TABLE:
+                upward.append(f"{name or 'dualgrad'} -> {target} (not in the table)")
+            elif LAYERS.index(TABLE[target]) > rank:
+                upward.append(f"{name or 'dualgrad'} ({TABLE.get(name)}) -> {target} "
+                              f"({TABLE[target]})")
+    assert not upward, "imports pointing up:\n" + "\n".join(upward)
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `graph`, as the modules along it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle() -> None:
+    """No chain of imports between dualgrad's modules leads back to its start."""
+    cycle = _cycle(_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(m or "dualgrad" for m in cycle)
+
+
+@pytest.mark.parametrize(("graph", "expected"), [
+    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+    ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+])
+def test_the_cycle_finder_finds_cycles(graph: dict[str, set[str]],
+                                       expected: list[str] | None) -> None:
+    """The checker itself: a three-module cycle is found, a chain is not a cycle."""
+    assert _cycle(graph) == expected
+
+
+def test_the_import_reader_sees_every_form_of_import() -> None:
+    """Relative, absolute, function-level and TYPE_CHECKING imports are all read."""
+    graph = _graph()
+    assert "_errors" in graph["_core"]
+    assert "primitives" in graph["layers.dense"]  # `from .. import primitives as p`
+    assert "examples" in graph["cli"]  # inside a function
+    assert "layers" in graph["_model_file"]  # under TYPE_CHECKING
