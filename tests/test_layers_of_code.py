@@ -42,10 +42,12 @@ TABLE = {
     "_dispatch": "numpy",
     # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
     "_transforms": "transforms",
+    "_passes": "transforms",
     "_custom": "transforms",
     "testing": "transforms",
     # registry: pluggy, the kinds declared to it, and the primitive kind
     "_registry": "registry",
+    "_entries": "registry",
     "_primitive_kind": "registry",
     # nn: layers, losses, optimizers, callbacks and the Model, split by concern
     "_config": "nn",

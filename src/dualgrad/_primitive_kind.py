@@ -12,6 +12,7 @@ from typing import Any
 
 from . import _dispatch, _registry
 from ._core import Primitive
+from ._entries import BUILTIN, Entry
 from .primitives import BUILTIN_PRIMITIVES
 
 __all__ = ["dualgrad_register_primitives", "lookup"]
@@ -37,14 +38,14 @@ def _fill_dispatch(reg: _registry.Registry | None) -> None:
     if reg is None:
         _dispatch.use_implementations(None, {})
         return
-    claims: dict[Any, list[_registry.Entry]] = {}
+    claims: dict[Any, list[Entry]] = {}
     for e in reg.entries("primitive"):
         if e.obj.implements is not None:
             claims.setdefault(e.obj.implements, []).append(e)
     table: dict[Any, Primitive] = {}
     conflicts: dict[Any, tuple[str, ...]] = {}
     for fn, entries in claims.items():
-        builtin = [e for e in entries if e.plugin == _registry.BUILTIN]
+        builtin = [e for e in entries if e.plugin == BUILTIN]
         if builtin or len(entries) == 1:
             table[fn] = (builtin or entries)[0].obj
         else:
