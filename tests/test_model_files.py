@@ -177,7 +177,9 @@ def test_a_weight_declaring_more_than_its_config_implies_is_never_decompressed(s
                     np.lib.format.write_array(member, arr)
     tracemalloc.start()
     try:
-        with pytest.raises(dg.ModelFileError, match=r"holds weights of shapes \[\(8388608,\)"):
+        # refused by its expansion (the members declare 64 MB from a few KB) before even its
+        # header is compared with the config
+        with pytest.raises(dg.ModelFileError, match=r"more than 16 times"):
             dg.Model.load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -356,3 +358,20 @@ def test_save_over_a_file_keeps_its_permissions(tmp_path, mode):
     _model().save(path)
     assert stat.S_IMODE(path.stat().st_mode) == mode
     assert _same_model(dg.Model.load(path), _model())
+
+
+def test_a_deflated_file_expanding_far_beyond_its_size_is_refused(tmp_path):
+    """A deflated file whose (matching) config and weights would expand to hundreds of times
+    its size is refused before anything is decompressed: no gigabytes from a small file."""
+    model = dg.Model([dg.layer("dense", units=512)], "mse", "sgd", seed=0, input_shape=[512])
+    model.set_weights([np.zeros((512, 512)), np.zeros(512)])
+    plain = tmp_path / "zeros.npz"
+    model.save(plain)
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(plain) as source, \
+            zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+    assert bomb.stat().st_size * 100 < plain.stat().st_size
+    with pytest.raises(dg.ModelFileError, match="more than 16 times"):
+        dg.Model.load(bomb)

@@ -226,18 +226,33 @@ def test_nan_in_one_input_leaves_the_other_partials_alone() -> None:
     assert np.isnan(g[0]) and g[1] == 2.0
 
 
-def test_a_zero_slope_times_an_infinite_tangent_is_zero() -> None:
-    """d/dv (sqrt(v) * v) at 0 is 0: the factor v = 0 times sqrt's infinite tangent gives 0."""
-    with infinite_slopes():
-        g = dg.grad(lambda v: np.sum(np.sqrt(v) * v))(np.array([0.0, 1.0, 4.0]))
-    np.testing.assert_array_equal(g, [0.0, 1.5, 3.0])
+def test_a_zero_slope_times_an_infinite_tangent_stays_nan() -> None:
+    """d/dv sqrt(v) ** 2 at 0 is NaN, not a wrong 0: only a zero tangent makes a product 0."""
+    with infinite_slopes(), pytest.warns(RuntimeWarning, match="invalid value"):
+        g = dg.grad(lambda v: np.sum(np.square(np.sqrt(v))))(np.array([0.0, 4.0]))
+    assert np.isnan(g[0]) and np.isclose(g[1], 1.0)
 
 
-def test_second_derivatives_keep_zero_partials_zero() -> None:
-    """The Hessian of sum(v ** 1.5) at [0, 1, 4] has inf on its first diagonal entry only."""
+def test_nan_made_where_no_flag_is_raised_is_repaired_too() -> None:
+    """A NaN constant inside f, or f silencing NumPy's errors, still gets zero tangents kept."""
+    c = np.array([np.nan, 1.0])
+    g = dg.grad(lambda v: np.sum(v * c))(np.ones(2))
+    assert np.isnan(g[0]) and g[1] == 1.0
+
+    def quiet(v: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(np.sqrt(v))
+
+    np.testing.assert_array_equal(dg.grad(quiet)(np.array([0.0, 1.0, 4.0])), [np.inf, 0.5, 0.25])
+    _, t = dg.jvp(quiet, (np.array([0.0, 1.0, 4.0]),), (np.array([0.0, 1.0, 0.0]),))
+    assert t == 0.5
+
+
+def test_second_derivatives_keep_zero_tangents_zero() -> None:
+    """The Hessian of sum(sqrt(v)) at [0, 1, 4] is diagonal: -inf, then finite, no NaN."""
     with infinite_slopes():
-        h = dg.hessian(lambda v: np.sum(v ** 1.5))(np.array([0.0, 1.0, 4.0]))
-    np.testing.assert_array_equal(h, np.diag([np.inf, 0.75, 0.375]))
+        h = dg.hessian(lambda v: np.sum(np.sqrt(v)))(np.array([0.0, 1.0, 4.0]))
+    np.testing.assert_array_equal(h, np.diag([-np.inf, -0.25, -1 / 32]))
 
 
 def test_a_clean_function_runs_once_and_a_repaired_one_twice() -> None:
@@ -274,3 +289,20 @@ def test_model_gradients_keep_zero_partials_zero() -> None:
     with infinite_slopes():
         kernel, bias = model.gradient(x, np.ones(2))
     assert kernel[0, 0] == -np.inf and kernel[1, 0] == 0.0 and bias[0] == -np.inf
+
+
+def test_second_derivatives_of_a_power_keep_zero_tangents_zero() -> None:
+    """The Hessian of sum(v ** 1.5) at [0, 1, 4] is diagonal: inner directions that miss v[0]
+    contribute exactly 0 at every level, even where v[0]'s outer tangent is infinite."""
+    with infinite_slopes():
+        h = dg.hessian(lambda v: np.sum(v ** 1.5))(np.array([0.0, 1.0, 4.0]))
+    np.testing.assert_array_equal(h, np.diag([np.inf, 0.75, 0.375]))
+
+
+def test_a_primitive_with_only_a_jvp_survives_a_repairing_pass() -> None:
+    """A primitive given only `jvp=` still differentiates when a pass is repaired."""
+    cube = dg.Primitive("cube_jvp_only", lambda x: x**3, elementwise=True,
+                        jvp=lambda ts, x: (x**3, 3 * x**2 * ts[0]))
+    with infinite_slopes():
+        g = dg.grad(lambda v: dg.sum(cube(v)) + dg.sum(dg.sqrt(v)))(np.array([0.0, 1.0, 4.0]))
+    np.testing.assert_array_equal(g, [np.inf, 3.5, 48.25])

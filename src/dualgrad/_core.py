@@ -806,19 +806,34 @@ class Primitive:
         # The value: the primals at this level, which may still be Variables of outer levels.
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
-        nested = any(type(a) is Variable for a in primals)
+        nested = False
+        for a in primals:
+            if type(a) is Variable:
+                nested = True
+                break
         if tag not in _REPAIRING:
             if not nested and self.jvp is not None:
                 return self._jvp_fast(tag, args, primals, params)
-            return self._tangent(tag, args, primals, self._value(primals, params, nested),
-                                 params, False)
-        # A repairing pass (see `_zeros`): the reference rules, each contribution with NaN made
-        # 0 where its tangent is 0; a NaN that remains is reported as NumPy would have.
-        out = self._value(primals, params, nested)  # under the caller's error state
-        with np.errstate(invalid="ignore"):
-            result = self._tangent(tag, args, primals, out, params, True)
-        t = result._tangent
-        _zeros.signal_nan(self.name, result.value, t.data if type(t) is _Rows else t)
+            out = self(*primals, **params) if nested else self._evaluate(primals, params)
+            return self._tangent(tag, args, primals, out, params, False)
+        return self._repaired(tag, args, primals, params, nested)
+
+    def _repaired(self, tag: int, args: tuple[Any, ...], primals: list[Any],
+                  params: dict[str, Any], nested: bool) -> Variable:
+        """`_apply` in a repairing pass (see `_zeros`): the reference rules, each contribution
+        with NaN made 0 where its tangent is 0 (the pass reports a NaN that remains). A
+        primitive whose only rule is its `jvp` is repaired by whole directions."""
+        if not self.jvps and self.joint is None and self.jvp is not None and not nested:
+            with np.errstate(invalid="ignore"):  # the pass reports what NaN remains
+                result = self._jvp_fast(tag, args, primals, params)
+            ts = [a._tangent if type(a) is Variable and a.tag == tag else None for a in args]
+            if type(result._tangent) is np.ndarray and all(
+                    t is None or type(t) is np.ndarray for t in ts):
+                result._tangent = _zeros.nan_safe_joint(result._tangent, ts)
+        else:
+            out = self._value(primals, params, nested)  # under the caller's error state
+            with np.errstate(invalid="ignore"):  # the pass reports what NaN remains
+                result = self._tangent(tag, args, primals, out, params, True)
         return result
 
     def _value(self, primals: list[Any], params: dict[str, Any], nested: bool) -> Any:
@@ -879,7 +894,7 @@ class Primitive:
                 _check_contribution(self.name, f"the rule for argument {i}", c, full,
                                     self.elementwise)
             if safe:
-                c = _zeros.nan_safe(c, t, self.elementwise, rule, (out, *primals), params)
+                c = _zeros.nan_safe(c, t, self.elementwise)
             if tangent is None:
                 tangent, directions = c, full[0]
                 # a contribution that owns its memory and is no argument's tangent is fresh:
@@ -941,7 +956,7 @@ class Primitive:
                                     self.elementwise)
             if safe:
                 c = _zeros.nan_safe(c, align(src, out.ndim) if self.elementwise else src,
-                                    self.elementwise, rule, (out, *primals), params)
+                                    self.elementwise)
             if tangent is None:
                 tangent, directions, rows = c, n, r
                 fresh = type(c) is np.ndarray and c.base is None and c is not src \

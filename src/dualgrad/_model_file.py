@@ -41,6 +41,7 @@ FILE_FORMAT = "dualgrad-model/1"
 _FORMAT_LIMIT = 1 << 12  # bytes: the marker's member
 _CONFIG_LIMIT = 1 << 22  # bytes: the config's member (a million characters of JSON)
 _DEFLATE_RATIO = 1032  # deflate's largest possible expansion, output bytes per input byte
+_EXPANSION = 16  # what the defined members may expand to, in all, per byte of the file
 _HEADER_LIMIT = 10_000  # bytes: an .npy header (NumPy's own limit)
 # the .npy versions: how the header's length is stored, and the header's encoding
 _NPY_VERSIONS = {1: ("<H", "latin1"), 2: ("<I", "latin1"), 3: ("<I", "utf8")}
@@ -123,8 +124,9 @@ def load(from_config: Callable[[dict[str, Any]], M], path: str | os.PathLike[str
                 raise ModelFileError("it holds no input shape; it was saved unbuilt")
             model = from_config(config)
             shapes = archive.weight_shapes()
+            sample_shape = _input_shape(input_shape)
             try:
-                implied = param_shapes(model.layers, _input_shape(input_shape))
+                implied = param_shapes(model.layers, sample_shape)
             except (MemoryError, ValueError, OverflowError) as exc:
                 raise ModelFileError(f"its config implies weights that cannot even be created "
                                      f"({type(exc).__name__}: {exc}); it holds weights of "
@@ -178,6 +180,14 @@ class _Archive:
         self._members = {info.filename: info for info in infos if info.filename in defined}
         for info in self._members.values():
             _check_member(info, size)
+        declared = sum(info.file_size for info in self._members.values())
+        if declared > _EXPANSION * size + (1 << 20):
+            # dualgrad writes members stored: a file holds its weights at their full size. A
+            # deflated file (np.savez_compressed) is read too, but not one that would expand
+            # to many times its size: trained weights barely compress, a decompression bomb does
+            raise ModelFileError(f"its members declare {declared} bytes, more than "
+                                 f"{_EXPANSION} times the file's {size}; a dualgrad model "
+                                 "file holds its weights uncompressed")
         if sum(info.compress_size for info in self._members.values()) > size:
             raise ModelFileError("its members claim more bytes than the file holds")
         if "format.npy" not in self._members:

@@ -8,12 +8,17 @@ anything, infinite or NaN, is zero.
 
 Applying that rule to every contribution costs a check per primitive application (about a
 microsecond: 10-25% of a workload of small arrays), so it is applied only where it can matter.
-A differentiation pass runs under `watching`, which notes whether NumPy met an invalid operation
-(``0 * inf``, ``inf - inf``, ``0 / 0``: the only ways a NaN is made). When none was met, no NaN
-was made and the pass stands, at the cost of one error-state switch per pass. Otherwise the pass
-runs again as a *repairing* pass, its tag in `REPAIRING`: every primitive of that tag uses its
-reference rules and mends each contribution with `nan_safe`. NaN given as input raises no flag,
-so a pass whose inputs hold NaN repairs from the start.
+A differentiation pass runs under a watch that notes whether NumPy met an invalid operation
+(``0 * inf``, ``inf - inf``, ``0 / 0``), and its tangents are looked at for NaN (a NaN constant
+inside f, or an invalid operation under the caller's own error state, raise no flag here). When
+neither shows, the pass stands, at the cost of one error-state switch and one look at its
+tangents. Otherwise the pass runs again as a *repairing* pass, its tag in `REPAIRING`: every
+primitive of that tag uses its reference rules and mends each contribution with `nan_safe`. A
+pass whose inputs hold NaN repairs from the start.
+
+Only a zero *tangent* is trusted to make a product zero. A zero slope times an infinite tangent
+stays NaN: ``d/dv sqrt(v) ** 2`` at 0 is 1 (one-sided), and a rule that made it 0 would turn an
+honest NaN into a wrong number.
 """
 
 from __future__ import annotations
@@ -70,60 +75,67 @@ def _seen(kind: str, flag: int) -> None:
         watch.seen = True
 
 
-def keeping_zeros(run: Callable[[int], R], new_tag: Callable[[], int], repair: bool = False
-                  ) -> R:
-    """``run(tag)``, a differentiation pass under a fresh tag, whose zero tangents stay zero: run
-    again as a repairing pass when NumPy met an invalid operation, or repairing from the start
-    with `repair` (its inputs hold NaN: see `has_nan`)."""
+def keeping_zeros(run: Callable[[int], tuple[R, list[tuple[Any, Any]]]],
+                  new_tag: Callable[[], int], repair: bool = False
+                  ) -> tuple[R, list[tuple[Any, Any]]]:
+    """``run(tag)``, a differentiation pass under a fresh tag giving ``(out, [(value, tangent),
+    ...])``, whose zero tangents stay zero: run again as a repairing pass when NumPy met an
+    invalid operation or a tangent came out NaN (which also catches NaN constants inside f and
+    a caller's own error state), or repairing from the start with `repair` (its inputs hold
+    NaN: see `has_nan`)."""
     if not ENABLED:
         return run(new_tag())
     if not repair:
         with _Watch() as watch:
             result = run(new_tag())
-        if not watch.seen:
+        if not watch.seen and not has_nan([t for _, t in result[1]]):
             return result
         del result
     tag = new_tag()
     REPAIRING.add(tag)
     try:
-        return run(tag)
+        result = run(tag)
     finally:
         REPAIRING.discard(tag)
+    signal_nan(result[1])
+    return result
 
 
-def has_nan(inputs: Sequence[Any]) -> bool:
-    """Whether one of `inputs` (arrays, numbers, Variables) holds NaN."""
+def has_nan(inputs: Sequence[Any], outer: bool = True) -> bool:
+    """Whether one of `inputs` (arrays, numbers, Variables) holds NaN, in its value or, with
+    `outer`, in the tangents of outer differentiations that a Variable carries."""
     for x in inputs:
-        if hasattr(x, "primal"):  # a Variable of an outer differentiation
-            x = x.primal()
-        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and np.isnan(x).any():
-            return True
-        if isinstance(x, float) and x != x:
+        if hasattr(x, "primal"):  # a Variable: its value, and its tangents at every level
+            if has_nan([x.value, x.tangent] if outer else [x.primal()], outer):
+                return True
+        elif isinstance(x, np.ndarray):
+            if x.dtype.kind == "f" and np.isnan(x).any():
+                return True
+        elif isinstance(x, float) and x != x:
             return True
     return False
 
 
-def nan_safe(c: Any, t: Any, elementwise: bool, rule: Callable[..., Any] | None = None,
-             args: tuple[Any, ...] = (), params: dict[str, Any] | None = None) -> Any:
-    """The contribution `c` of tangent `t` with NaN made 0 where it is a product of a zero and
-    anything, infinite or NaN. For an elementwise rule, entry by entry: where t is 0, or where
-    the slope is (the `rule`, called with `args` and `params` on a tangent of ones, gives the
-    slope itself: a rule is linear in t). Otherwise by whole directions, whose contribution is
-    zero when the direction's tangent is."""
-    if type(c) is not np.ndarray or type(t) is not np.ndarray:
-        return c  # tangents of an outer level (higher derivatives) are left as they are
+def nan_safe(c: Any, t: Any, elementwise: bool) -> Any:
+    """The contribution `c` of tangent `t` with NaN made 0 wherever t is 0: a zero tangent
+    times any slope, infinite or NaN, is zero. Entry by entry for an elementwise rule (each
+    entry of c is an entry of t times a slope); otherwise by whole directions, whose
+    contribution is zero when the direction's tangent is, since a rule is linear in t."""
+    if type(t) is not np.ndarray:
+        return c  # a tangent carrying an outer level's tangents: left as it is
+    if elementwise:
+        zero = t == 0
+    else:
+        zero = ~t.reshape(t.shape[0], -1).any(axis=1)
+        zero = zero.reshape(zero.shape + (1,) * (np.ndim(c) - 1))
+    if type(c) is not np.ndarray:
+        # a contribution carrying an outer level's tangents (a second derivative): where t is 0
+        # the contribution is 0 at every level, so select 0 there, tangents included (NumPy's
+        # where dispatches to the primitive)
+        return np.where(zero, 0.0, c) if zero.any() else c
     nan = np.isnan(c)
     if not nan.any():
         return c
-    if elementwise:
-        zero = t == 0
-        if rule is not None and not (zero | ~nan).all():  # a NaN where t is not 0
-            slope = rule(np.ones((1, *t.shape[1:]), dtype=t.dtype), *args, **(params or {}))
-            if type(slope) is np.ndarray:
-                zero = zero | (slope == 0)
-    else:
-        zero = ~t.reshape(t.shape[0], -1).any(axis=1)
-        zero = zero.reshape(zero.shape + (1,) * (c.ndim - 1))
     return np.where(nan & zero, 0.0, c)
 
 
@@ -142,17 +154,15 @@ def nan_safe_joint(c: Any, tangents: Sequence[Any]) -> Any:
     return np.where(zero.reshape(zero.shape + (1,) * (c.ndim - 1)) & np.isnan(c), 0.0, c)
 
 
-def signal_nan(name: str, value: Any, tangent: Any) -> None:
-    """After a repaired application: a NaN that remains in the tangent (a NaN slope along a
-    nonzero tangent, inf - inf) is reported the way NumPy's error state asks for invalid
-    values, as the unrepaired pass would have; unless the value is NaN there too, which NumPy
-    reported already."""
-    if type(tangent) is not np.ndarray or not np.isnan(tangent).any():
-        return
-    if type(value) is np.ndarray and np.isnan(value).any():
+def signal_nan(parts: list[tuple[Any, Any]]) -> None:
+    """After a repairing pass: a NaN that remains in a derivative (a NaN slope along a nonzero
+    tangent, inf - inf) is reported the way NumPy's error state asks for invalid values, as
+    the unrepaired pass would have; unless the value is NaN too, which NumPy reported already.
+    Outer differentiations' tangents are theirs to report."""
+    if not any(has_nan([t], False) and not has_nan([v], False) for v, t in parts):
         return
     mode = np.geterr()["invalid"]
-    message = f"invalid value (NaN) in the tangent of {name}"
+    message = "invalid value (NaN) in a derivative"
     if mode == "raise":
         raise FloatingPointError(message)
     if mode != "ignore":
