@@ -206,8 +206,8 @@ def test_a_call_budget_takes_precedence_over_the_process_budget() -> None:
 
 @pytest.mark.parametrize(("budget", "error", "word"), [
     (0, dg.ConfigError, "positive"), (-1, dg.ConfigError, "positive"),
-    (1.5, dg.DualgradTypeError, "int"), (True, dg.DualgradTypeError, "int"),
-    ("2", dg.DualgradTypeError, "int"), (2.0**30, dg.DualgradTypeError, "int"),
+    (1.5, dg.ConfigError, "whole number"), (True, dg.ConfigError, "whole number"),
+    ("2", dg.ConfigError, "whole number"), (float("nan"), dg.ConfigError, "whole number"),
 ])
 @pytest.mark.parametrize("make", [
     lambda b: dg.grad(sin_x, memory_budget=b),
@@ -218,10 +218,18 @@ def test_a_call_budget_takes_precedence_over_the_process_budget() -> None:
 ], ids=["grad", "value_and_grad", "jacobian", "hessian", "set_memory_budget"])
 def test_bad_budgets_are_refused_by_name(make: Callable[[Any], Any], budget: Any,
                                          error: type[Exception], word: str) -> None:
-    """A budget that is not a positive int raises ConfigError or DualgradTypeError at once."""
+    """A budget that is not a positive whole number of bytes raises ConfigError at once."""
     with pytest.raises(error, match=rf"(?i)budget.*{word}"):
         make(budget)
     assert dg.get_memory_budget() == 2**30
+
+
+def test_a_whole_float_budget_is_taken_as_bytes():
+    """memory_budget=1e9 is 10**9 bytes, for transformations and models alike."""
+    assert dg.Model([dg.layer("dense", units=1)], "mse", "sgd",
+                    memory_budget=1e9).memory_budget == 10**9
+    np.testing.assert_allclose(dg.grad(sin_x, memory_budget=1e9)(np.ones(3)),
+                               dg.grad(sin_x)(np.ones(3)))
 
 
 def test_a_model_takes_the_process_budget_by_default():

@@ -33,10 +33,13 @@ _budget = DEFAULT_MEMORY_BUDGET
 
 
 def checked(nbytes: Any, name: str = "memory_budget") -> int:
-    """`nbytes` as an int after checking it is a positive number of bytes."""
+    """`nbytes` as an int after checking it is a positive whole number of bytes (``1e9`` is
+    taken as 10**9)."""
+    if isinstance(nbytes, (float, np.floating)) and float(nbytes).is_integer():
+        nbytes = int(nbytes)
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
-        raise DualgradTypeError(f"{name} must be a positive int (a number of bytes, e.g. "
-                                f"2 * 2**30 for 2 GiB), got {nbytes!r}")
+        raise ConfigError(f"{name} must be a positive whole number of bytes (e.g. 2 * 2**30 "
+                          f"or 2e9), got {nbytes!r}")
     if nbytes <= 0:
         raise ConfigError(f"{name} must be a positive number of bytes, got {nbytes!r}")
     return int(nbytes)

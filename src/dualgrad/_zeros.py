@@ -106,7 +106,10 @@ def has_nan(inputs: Sequence[Any], outer: bool = True) -> bool:
     `outer`, in the tangents of outer differentiations that a Variable carries."""
     for x in inputs:
         if hasattr(x, "primal"):  # a Variable: its value, and its tangents at every level
-            if has_nan([x.value, x.tangent] if outer else [x.primal()], outer):
+            t = x._tangent
+            if t is not None and not isinstance(t, np.ndarray) and hasattr(t, "rows"):
+                t = t.data  # a compact tangent: the rows it stores, never made dense here
+            if has_nan([x.value, t] if outer else [x.primal()], outer):
                 return True
         elif isinstance(x, np.ndarray):
             if x.dtype.kind == "f" and np.isnan(x).any():
