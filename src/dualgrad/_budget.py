@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ConfigError, DualgradTypeError, MemoryBudgetError
+from ._errors import ConfigError, MemoryBudgetError
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "get_memory_budget", "set_memory_budget"]
 
