@@ -137,6 +137,11 @@ def _load() -> Registry:
             if ep.name in disabled:
                 reg.plugins.append(PluginInfo(ep.name, dist, version, "disabled"))
                 continue
+            if ep.name == BUILTIN:
+                _record_failure(reg, ep.name, dist, version,
+                                f"its entry point is named {BUILTIN!r}, the name of dualgrad's "
+                                "own plugin; the plugin's author must rename it")
+                continue
             try:
                 module = ep.load()
             except KeyboardInterrupt:
@@ -162,7 +167,7 @@ def _load() -> Registry:
         except BaseException as exc:  # a plugin's own hook code may raise anything, even exit
             if pm.is_registered(module):
                 pm.unregister(module)
-            if name == BUILTIN:
+            if point is None:  # the built-in plugin itself: a bug in dualgrad
                 raise
             _record_failure(reg, name, dist, version, _one_line(exc))
             continue
