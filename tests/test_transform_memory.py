@@ -45,7 +45,9 @@ def sin_x(x: Any) -> Any:
 
 
 def peak_bytes(call: Callable[[], Any]) -> int:
-    """The most memory (NumPy arrays included) held at once during `call()`, beyond before."""
+    """The most memory (NumPy arrays included) held at once during `call()`, beyond before.
+    The plugins are loaded first: importing them (SciPy, say) is not the call's memory."""
+    dg.plugins()
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
@@ -243,3 +245,13 @@ def test_a_model_takes_the_process_budget_by_default():
     finally:
         dg.set_memory_budget(previous)
     assert dg.Model([dg.layer("dense", units=1)], "mse", "sgd").memory_budget == previous
+
+
+def test_a_nested_transformation_inherits_the_enclosing_budget():
+    """grad inside a jacobian with a 16 MiB budget stays near that budget (not the 1 GiB
+    default): at most twice it, one budget per level."""
+    x = np.ones(300)
+    jac = dg.jacobian(dg.grad(sin_x), memory_budget=16 * 2**20)
+    peak = peak_bytes(lambda: jac(x))
+    assert peak <= 2 * 16 * 2**20
+    np.testing.assert_allclose(jac(x), dg.hessian(sin_x)(x), rtol=1e-12)

@@ -13,6 +13,9 @@ for every later call (already-built ``grad(f)`` functions included), and a call'
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -79,9 +82,28 @@ def set_memory_budget(nbytes: int) -> int:
     return previous
 
 
+# The budget of the differentiation running now, which one nested inside it (a grad inside
+# the function a jacobian differentiates) inherits unless given its own.
+_enclosing: contextvars.ContextVar[int | None] = contextvars.ContextVar("budget", default=None)
+
+
 def resolve(nbytes: int | None) -> int:
-    """A call's budget: its own, or the process's default when it gave None."""
-    return _budget if nbytes is None else nbytes
+    """A call's budget: its own; else that of the differentiation it runs inside; else the
+    process's default."""
+    if nbytes is not None:
+        return nbytes
+    enclosing = _enclosing.get()
+    return _budget if enclosing is None else enclosing
+
+
+@contextlib.contextmanager
+def enclosing(nbytes: int) -> Iterator[None]:
+    """Run the body as a differentiation of budget `nbytes`, which nested ones inherit."""
+    token = _enclosing.set(nbytes)
+    try:
+        yield
+    finally:
+        _enclosing.reset(token)
 
 
 def _size(nbytes: int) -> str:

@@ -201,8 +201,9 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 
     for start in range(0, max(total, 1), step):
         stop = min(start + step, total)
-        result, parts = _zeros.keeping_zeros(functools.partial(run, start=start, stop=stop),
-                                             new_tag, repair)
+        with _budget.enclosing(budget):
+            result, parts = _zeros.keeping_zeros(
+                functools.partial(run, start=start, stop=stop), new_tag, repair)
         if start == 0:
             values = [v for v, _ in parts]
             out = rebuild(result, iter(values))  # f's structure, without the pass's tangents
