@@ -177,3 +177,39 @@ def test_from_toml_refuses_unreadable_files_with_a_config_error(tmp_path, conten
     path.write_bytes(content)
     with pytest.raises(dg.ConfigError):
         dg.Model.from_toml(path)
+
+
+def test_models_and_layers_pickle_and_copy():
+    """A Model (and a Dense with an activation) pickles and deep-copies, and predicts the same."""
+    import copy
+    import pickle
+
+    model = dg.Model([{"type": "dense", "units": 3, "activation": "tanh"},
+                      {"type": "dense", "units": 1, "activation": "sigmoid"}],
+                     "logloss", "sgd", seed=0, input_shape=[2])
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(twin.predict(x), model.predict(x))
+        assert twin.get_config() == model.get_config()
+    layer = dg.layer("dense", units=2, activation="relu")
+    assert pickle.loads(pickle.dumps(layer)) == layer
+
+
+def test_replacing_layers_takes_effect_everywhere():
+    """A layer replaced in model.layers is the one fit, evaluate and predict all use."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    y = (x[:, 0] > 0).astype(float)
+    model = dg.Model([{"type": "dense", "units": 4, "activation": "tanh"},
+                      {"type": "dense", "units": 1, "activation": "sigmoid"}],
+                     "logloss", "sgd", seed=0, input_shape=[2])
+    model.layers[0] = dg.layer("dense", units=4, activation="relu")
+    p = np.clip(model.predict(x)[:, 0], 1e-7, 1 - 1e-7)
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert np.isclose(model.evaluate(x, y), expected, rtol=1e-9)
+    fresh = dg.Model([{"type": "dense", "units": 4, "activation": "relu"}], "mse",
+                     {"type": "sgd", "lr": 0.1}, seed=0)
+    fresh.layers = [dg.layer("dense", units=1)]
+    fresh.fit(x, x[:, :1] * -3, epochs=30, verbose=False)
+    assert [layer["units"] for layer in fresh.get_config()["layers"]] == [1]
+    assert fresh.evaluate(x, x[:, :1] * -3) < 0.5

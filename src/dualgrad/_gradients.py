@@ -31,11 +31,13 @@ class GradientEngine:
         memory_budget: the bytes of tangents one pass may hold; reassign to replan.
     """
 
-    def __init__(self, layers: Sequence[Layer], loss: Loss, memory_budget: int) -> None:
+    def __init__(self, layers: list[Layer], loss: Loss, memory_budget: int) -> None:
         self.layers = layers
         self._chunks: dict[int, int] = {}
         self._seeds: dict[tuple[int, int], list[list[Any]]] = {}
         self._seeds_for: Weights | None = None  # the weights those seeds are laid out for
+        self._tail: tuple[Layer, Loss] | None = None
+        self._fused_for: tuple[Layer | None, Loss | None] = (None, None)
         self.loss = loss
         self.memory_budget = memory_budget
 
@@ -46,11 +48,16 @@ class GradientEngine:
     @loss.setter
     def loss(self, loss: Loss) -> None:
         self._loss = loss
-        # the loss may declare a better way to read the last layer (log-loss of a sigmoid
-        # head reads its logits): the same function, finite however saturated the output
-        fused = loss.fuse_with(self.layers[-1]) if self.layers else None
-        self._body = self.layers[:-1] if fused is not None else self.layers
-        self._tail = fused
+
+    def _fused(self) -> tuple[Layer, Loss] | None:
+        """What the loss declares about the last layer (log-loss of a sigmoid head reads its
+        logits: the same function, finite however saturated the output), asked again only
+        when the loss or the last layer changes."""
+        last = self.layers[-1] if self.layers else None
+        if last is not self._fused_for[0] or self._loss is not self._fused_for[1]:
+            self._tail = self._loss.fuse_with(last) if last is not None else None
+            self._fused_for = (last, self._loss)
+        return self._tail
 
     @property
     def memory_budget(self) -> int:
@@ -71,11 +78,13 @@ class GradientEngine:
 
     def loss_of(self, params: Sequence[Sequence[Any]], x: Any, y: np.ndarray) -> Any:
         """The training loss of the batch (x, y) at the weights `params`."""
-        if self._tail is None:
+        fused = self._fused()
+        if fused is None:
             return self._loss(y, self.forward(params, x))
-        for layer, ws in zip(self._body, params):
-            x = layer(ws, x)
-        head, loss = self._tail
+        layers = self.layers
+        for i in range(len(layers) - 1):
+            x = layers[i](params[i], x)
+        head, loss = fused
         return loss(y, head(params[-1], x))
 
     # ---- planning ----------------------------------------------------------------------------

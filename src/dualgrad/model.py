@@ -69,17 +69,27 @@ class Model:
         if memory_budget is None:
             memory_budget = _budget.get_memory_budget()
         memory_budget = _budget.checked(memory_budget)
-        self.layers: list[Layer] = [resolve("layer", spec, Layer) for spec in layers]
+        parts = [resolve("layer", spec, Layer) for spec in layers]
+        lossobj = resolve("loss", loss, Loss)
         self._optimizer: Optimizer = resolve("optimizer", optimizer, Optimizer)
         self.seed = int(seed)
         self.stop_training = False
         self._rng = np.random.default_rng(self.seed)
         self._weights: Weights | None = None
-        self._gradients = GradientEngine(self.layers, resolve("loss", loss, Loss),
-                                         int(memory_budget))
+        self._gradients = GradientEngine(parts, lossobj, int(memory_budget))
         self._trainer = Trainer(self._gradients, self._rng)
         if input_shape is not None:
             self.build(tuple(input_shape))
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, first to last; the list the model computes with, so replacing a layer
+        in it (or the whole list, before the model is built) takes effect at the next call."""
+        return self._gradients.layers
+
+    @layers.setter
+    def layers(self, value: Sequence[Any]) -> None:
+        self._gradients.layers = [resolve("layer", spec, Layer) for spec in value]
 
     @property
     def loss(self) -> Loss:

@@ -96,6 +96,10 @@ class Dense(Layer):
         if self.activation is not None:
             object.__setattr__(self, "_activate", lookup(self.activation))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled and copied by its options: the activation is looked up again, by name
+        return type(self), (self.units, self.activation, self.use_bias, self.initializer)
+
     def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
         if len(input_shape) != 1:
             raise ShapeError(f"'dense' takes samples that are vectors; got per-sample shape "
