@@ -1,0 +1,210 @@
+"""The model file's checks, one reason each: every way Model.load refuses a file is a
+ModelFileError that names what is wrong with it, and files that only look unusual still load."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dualgrad as dg
+
+LAYERS = [{"type": "dense", "units": 3, "activation": "tanh"}, {"type": "dense", "units": 1}]
+
+
+def _model() -> dg.Model:
+    return dg.Model(LAYERS, "mse", "adam", seed=0, input_shape=[2])
+
+
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The arrays of a saved model's file, to build variants of it."""
+    path = tmp_path_factory.mktemp("saved") / "model.npz"
+    _model().save(path)
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def _write(path: Path, arrays: dict[str, Any]) -> Path:
+    with open(path, "wb") as f:
+        np.savez(f, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def _refusal(path: Path) -> str:
+    """The message of the ModelFileError that loading `path` raises."""
+    with pytest.raises(dg.ModelFileError) as info:
+        dg.Model.load(path)
+    return str(info.value)
+
+
+def _same_as_saved(loaded: dg.Model) -> bool:
+    model = _model()
+    return loaded.get_config() == model.get_config() and all(
+        np.array_equal(a, b) for a, b in zip(loaded.get_weights(), model.get_weights()))
+
+
+# ---- the format marker ---------------------------------------------------------------------------
+
+
+def test_a_long_foreign_marker_is_quoted_by_its_first_40_characters(arrays, tmp_path):
+    """A foreign format marker is named in the error, cut to its first 40 characters."""
+    marker = "someone-else/" + "x" * 100
+    message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": np.array(marker)}))
+    assert f"its format marker is {marker[:40]!r};" in message
+    assert "'dualgrad-model/1'" in message
+
+
+@pytest.mark.parametrize("length", [600, 992])
+def test_a_marker_up_to_4096_bytes_is_read_and_named_foreign(arrays, tmp_path, length):
+    """A marker member of up to 4096 bytes (992 characters) is read, and refused as foreign."""
+    marker = "m" * length
+    message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": np.array(marker)}))
+    assert "its format marker is 'mmm" in message
+
+
+def test_a_marker_over_4096_bytes_is_refused_unread(arrays, tmp_path):
+    """A marker member of more than 4096 bytes is refused by its declared size, unread."""
+    message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": np.array("m" * 993)}))
+    assert "its format member declares 4100 bytes, more than the 4096" in message
+
+
+# ---- the members ---------------------------------------------------------------------------------
+
+
+def test_a_missing_weight_is_named_with_the_range_of_weights(arrays, tmp_path):
+    """A file without one of its weights names the missing one and the range it belongs to."""
+    message = _refusal(_write(tmp_path / "w.npz", {**arrays, "weight_1": None}))
+    assert "it lacks weight_1 of weights 0 to 2" in message
+
+
+def _central_entries(data: bytes) -> list[int]:
+    """The offsets of the central directory's entries."""
+    offsets, at = [], data.find(b"PK\x01\x02")
+    while at != -1:
+        offsets.append(at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return offsets
+
+
+def test_a_member_reaching_past_the_end_of_the_file_is_refused(arrays, tmp_path):
+    """A member whose declared size runs past the end of the file is refused as such, though
+    all members together claim no more bytes than the file holds."""
+    data = _write(tmp_path / "s.npz", arrays).read_bytes()
+    with zipfile.ZipFile(tmp_path / "s.npz") as z:
+        infos = z.infolist()
+    last = max(infos, key=lambda info: info.header_offset)
+    size = len(data) - last.header_offset + 1
+    assert sum(i.compress_size for i in infos) - last.compress_size + size <= len(data)
+    entry = _central_entries(data)[infos.index(last)]
+    data = data[:entry + 20] + struct.pack("<II", size, size) + data[entry + 28:]
+    path = tmp_path / "past.npz"
+    path.write_bytes(data)
+    assert f"its member {last.filename} reaches past the end of the file" in _refusal(path)
+
+
+def test_other_general_purpose_flags_than_encryption_load(arrays, tmp_path):
+    """A file whose members carry general-purpose flags other than encryption (UTF-8 names)
+    loads the saved model."""
+    data = _write(tmp_path / "f.npz", arrays).read_bytes()
+    for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at != -1:
+            data = data[:at + flags] + struct.pack("<H", 0x800) + data[at + flags + 2:]
+            at = data.find(signature, at + 4)
+    path = tmp_path / "utf8.npz"
+    path.write_bytes(data)
+    assert _same_as_saved(dg.Model.load(path))
+
+
+# ---- the weights' dtypes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weight", [np.array(["a", "b", "c"]), np.array([True, False, True])],
+                         ids=["str", "bool"])
+def test_weights_of_strings_or_booleans_are_not_real_numbers(arrays, tmp_path, weight):
+    """A weight of strings or booleans is refused as not real numbers, naming its dtype."""
+    message = _refusal(_write(tmp_path / "d.npz", {**arrays, "weight_1": weight}))
+    assert f"weight_1 holds {weight.dtype} values, not real numbers" in message
+
+
+def _with_member(source: Path, path: Path, name: str, content: bytes) -> Path:
+    """A copy of the archive at `source` with member `name` holding `content`."""
+    with zipfile.ZipFile(source) as z:
+        members = [(i.filename, content if i.filename == name else z.read(i))
+                   for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for member, data in members:
+            z.writestr(member, data)
+    return path
+
+
+def test_a_member_ending_inside_its_header_length_is_refused(arrays, tmp_path):
+    """A weight that ends inside the length field of its .npy header is refused as ending
+    inside its header."""
+    source = _write(tmp_path / "s.npz", arrays)
+    path = _with_member(source, tmp_path / "cut.npz", "weight_0.npy", b"\x93NUMPY\x01\x00\x10")
+    assert "its weight_0 ends inside its header" in _refusal(path)
+
+
+def test_a_header_declaring_more_than_10000_bytes_is_refused_unread(arrays, tmp_path):
+    """A weight whose .npy header declares more than 10000 bytes is refused by that length,
+    before reading it."""
+    source = _write(tmp_path / "s.npz", arrays)
+    content = b"\x93NUMPY\x02\x00" + struct.pack("<I", 60_000) + b" " * 100
+    path = _with_member(source, tmp_path / "long.npz", "weight_0.npy", content)
+    assert "its weight_0 declares a header of 60000 bytes, more than the 10000" in _refusal(path)
+
+
+@pytest.mark.parametrize(("extra", "refused"), [(64, False), (65, True)])
+def test_a_deflated_member_may_declare_1032_times_its_size_plus_64(arrays, tmp_path, extra,
+                                                                     refused):
+    """A deflated member declaring more than deflate's largest expansion (1032 bytes a byte,
+    plus 64) is refused as such; up to that bound, it is refused only for what it holds."""
+    source = _write(tmp_path / "s.npz", arrays)
+    with zipfile.ZipFile(source) as z:
+        members = [(i.filename, z.read(i)) for i in z.infolist()]
+    deflated = tmp_path / "d.npz"
+    with zipfile.ZipFile(deflated, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(name, data)
+        infos = z.infolist()
+    data = deflated.read_bytes()
+    first = infos[0]
+    declared = 1032 * first.compress_size + extra
+    entry = _central_entries(data)[0]
+    data = data[:entry + 24] + struct.pack("<I", declared) + data[entry + 28:]
+    path = tmp_path / "big.npz"
+    path.write_bytes(data)
+    message = _refusal(path)
+    claim = (f"its member {first.filename} declares {declared} bytes from "
+             f"{first.compress_size}, more than its compression can give")
+    assert (claim in message) == refused
+
+
+def _npy(header: str, data: bytes) -> bytes:
+    """A version 1.0 .npy member with the header text `header`."""
+    text = header.encode("latin1")
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + data
+
+
+def test_a_header_without_fortran_order_is_refused_as_incomplete(arrays, tmp_path):
+    """A weight whose .npy header lacks one of descr, fortran_order and shape is refused as
+    such."""
+    source = _write(tmp_path / "s.npz", arrays)
+    content = _npy("{'descr': '<f8', 'shape': (3,), }", np.zeros(3).tobytes())
+    path = _with_member(source, tmp_path / "h.npz", "weight_1.npy", content)
+    assert "its weight_1 has a header without descr, fortran_order and shape" in _refusal(path)
+
+
+def test_a_wide_input_loads(tmp_path):
+    """A model taking samples of 100 features saves and loads."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[100])
+    model.save(tmp_path / "wide.npz")
+    loaded = dg.Model.load(tmp_path / "wide.npz")
+    assert loaded.get_config() == model.get_config()
