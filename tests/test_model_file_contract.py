@@ -4,6 +4,7 @@ ModelFileError that names what is wrong with it, and files that only look unusua
 from __future__ import annotations
 
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,30 @@ def test_a_wide_input_loads(tmp_path):
     model.save(tmp_path / "wide.npz")
     loaded = dg.Model.load(tmp_path / "wide.npz")
     assert loaded.get_config() == model.get_config()
+
+
+def test_a_member_named_twice_is_refused(arrays, tmp_path):
+    """An archive holding two members of one defined name is refused, naming it."""
+    source = _write(tmp_path / "s.npz", arrays)
+    path = tmp_path / "twice.npz"
+    with zipfile.ZipFile(source) as z, zipfile.ZipFile(path, "w") as out:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+            out.writestr("weight_0.npy", z.read("weight_0.npy"))
+    assert "it holds more than one member named weight_0.npy" in _refusal(path)
+
+
+def test_members_claiming_exactly_the_file_size_pass_the_size_check(tmp_path):
+    """Members that together claim exactly as many bytes as the file holds are not refused for
+    their size (here the file is refused for lacking its marker)."""
+    path = tmp_path / "whole.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.npy", b"x" * 100)
+    data = path.read_bytes()
+    entry = _central_entries(data)[0]
+    data = data[:entry + 20] + struct.pack("<II", len(data), len(data)) + data[entry + 28:]
+    path.write_bytes(data)
+    message = _refusal(path)
+    assert "it has no 'dualgrad-model/1' format marker" in message
