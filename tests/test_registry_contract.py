@@ -1,0 +1,97 @@
+"""The registry's promises as users and plugin authors meet them: look-ups by name, the names
+an error lists and suggests, NumPy dispatch when plugins claim a function, and what a plugin
+that misbehaves costs.
+
+Plugins are faked as real entry points (``importlib.metadata.EntryPoint``) to modules placed in
+`sys.modules`; the registry is loaded again for each test that installs some, and afterwards.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dualgrad as dg
+from dualgrad import _registry
+
+ENV = ("DUALGRAD_NO_PLUGINS", "DUALGRAD_DISABLE_PLUGINS", "DUALGRAD_STRICT_PLUGINS")
+GROUP = "dualgrad"
+
+
+def _reload() -> None:
+    """Load the plugins again, as a new process would."""
+    _registry.reload()
+
+
+class Installed:
+    """Entry points installed for one test: `add` announces one, `load` loads them all."""
+
+    def __init__(self, mp: pytest.MonkeyPatch) -> None:
+        self.mp = mp
+        self.points: list[metadata.EntryPoint] = []
+
+    def add(self, name: str, **hooks: Callable[[], Any]) -> None:
+        module = types.ModuleType(f"fake_plugin_{name}")
+        for hook_name, fn in hooks.items():
+            fn.__name__ = hook_name
+            setattr(module, hook_name, dg.hookimpl(fn))
+        self.mp.setitem(sys.modules, module.__name__, module)
+        self.points.append(metadata.EntryPoint(name, module.__name__, GROUP))
+
+    def load(self) -> None:
+        _reload()
+
+
+@pytest.fixture
+def installed() -> Iterator[Installed]:
+    """Fake plugins for one test; the real registry is loaded again afterwards."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ENV:
+            mp.delenv(var, raising=False)
+        fake = Installed(mp)
+        real = metadata.entry_points
+
+        def entry_points(**params: Any) -> Any:
+            if params.get("group") == GROUP:
+                return list(fake.points)
+            return real(**params)
+
+        mp.setattr(metadata, "entry_points", entry_points)
+        yield fake
+    _reload()
+
+
+def _unary(name: str, scale: float, implements: Any = None) -> dg.Primitive:
+    return dg.Primitive(name, lambda x: scale * x, lambda t, out, x: scale * t,
+                        elementwise=True, implements=implements)
+
+
+# ---- look-ups ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_name_suggests_up_to_three_close_names():
+    """An unknown name's error suggests the three closest registered names, no fewer."""
+    with pytest.raises(dg.UnknownNameError) as info:
+        dg.primitive("arcsi")
+    hint = str(info.value).split("Did you mean", 1)[1].split("?")[0]
+    assert hint == " 'arcsin', 'arcsinh', 'arccos'"
+
+
+# ---- NumPy dispatch ------------------------------------------------------------------------------
+
+
+def test_a_function_two_plugins_claim_is_refused_whatever_their_names(installed):
+    """A NumPy function that two plugins implement (and no built-in does) is refused with
+    NotImplementedError naming both, whichever sorts first against the built-in's name."""
+    installed.add("alpha", dualgrad_register_primitives=lambda: [_unary("e2", 2.0, np.exp2)])
+    installed.add("zeta", dualgrad_register_primitives=lambda: [_unary("e2", 3.0, np.exp2)])
+    installed.load()
+    with pytest.raises(NotImplementedError, match=r"2 plugins implement numpy\.exp2") as info:
+        np.exp2(dg.Variable(1.0, 1.0))
+    assert "'alpha/e2'" in str(info.value) and "'zeta/e2'" in str(info.value)
