@@ -3,6 +3,7 @@ ModelFileError that names what is wrong with it, and files that only look unusua
 
 from __future__ import annotations
 
+import json
 import struct
 import warnings
 import zipfile
@@ -236,3 +237,23 @@ def test_members_claiming_exactly_the_file_size_pass_the_size_check(tmp_path):
     path.write_bytes(data)
     message = _refusal(path)
     assert "it has no 'dualgrad-model/1' format marker" in message
+
+
+@pytest.mark.parametrize(("layers", "listed"), [
+    ([{"type": "dense", "units": 2}] * 3, "] (6 arrays)"),
+    ([{"type": "dense", "units": 2}] * 3 + [{"type": "dense", "units": 1, "use_bias": False}],
+     ", ...] (7 arrays)"),
+], ids=["six", "seven"])
+def test_a_config_at_odds_with_the_weights_lists_six_shapes_at_most(tmp_path, layers, listed):
+    """A config implying other weights than the file holds is refused listing up to six
+    shapes of each, and '...' when there are more."""
+    model = dg.Model(layers, "mse", "sgd", seed=0, input_shape=[2])
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    config = json.loads(str(arrays["config"]))
+    config["input_shape"] = [5]
+    arrays["config"] = np.array(json.dumps(config))
+    message = _refusal(_write(tmp_path / "odd.npz", arrays))
+    six = "(5, 2), (2,), (2, 2), (2,), (2, 2), (2,)"
+    assert f"its config implies weights of shapes [{six}{listed}" in message
