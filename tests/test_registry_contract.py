@@ -95,3 +95,25 @@ def test_a_function_two_plugins_claim_is_refused_whatever_their_names(installed)
     with pytest.raises(NotImplementedError, match=r"2 plugins implement numpy\.exp2") as info:
         np.exp2(dg.Variable(1.0, 1.0))
     assert "'alpha/e2'" in str(info.value) and "'zeta/e2'" in str(info.value)
+
+
+def test_a_name_two_plugins_share_is_suggested_for_a_typo(installed):
+    """A typo of a name two plugins share suggests that name, whose look-up then lists the
+    qualified names to choose from."""
+    installed.add("alpha", dualgrad_register_primitives=lambda: [_unary("cube", 1.0)])
+    installed.add("beta", dualgrad_register_primitives=lambda: [_unary("cube", 2.0)])
+    installed.load()
+    with pytest.raises(dg.UnknownNameError, match="Did you mean 'cube'"):
+        dg.primitive("cub")
+
+
+# ---- plugins that misbehave ----------------------------------------------------------------------
+
+
+def test_a_plugin_warning_points_at_the_line_that_loaded_the_plugins(installed):
+    """A broken plugin's PluginWarning is attributed to the user's line whose call loaded the
+    plugins, not to a line inside dualgrad."""
+    installed.add("broken", dualgrad_register_primitives=lambda: 42)
+    with pytest.warns(dg.PluginWarning, match="'broken'") as record:
+        installed.load()
+    assert [w.filename for w in record] == [__file__]
