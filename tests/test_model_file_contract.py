@@ -4,6 +4,7 @@ ModelFileError that names what is wrong with it, and files that only look unusua
 from __future__ import annotations
 
 import json
+import os
 import struct
 import warnings
 import zipfile
@@ -257,3 +258,62 @@ def test_a_config_at_odds_with_the_weights_lists_six_shapes_at_most(tmp_path, la
     message = _refusal(_write(tmp_path / "odd.npz", arrays))
     six = "(5, 2), (2,), (2, 2), (2,), (2, 2), (2,)"
     assert f"its config implies weights of shapes [{six}{listed}" in message
+
+
+@pytest.mark.parametrize("change", [4, -4], ids=["longer", "shorter"])
+def test_a_marker_longer_or_shorter_than_its_string_is_refused(arrays, tmp_path, change):
+    """A marker member holding more or fewer bytes than its one string is refused as not one
+    string."""
+    source = _write(tmp_path / "s.npz", arrays)
+    with zipfile.ZipFile(source) as z:
+        marker = z.read("format.npy")
+    content = marker + b"\0" * change if change > 0 else marker[:change]
+    path = _with_member(source, tmp_path / "tail.npz", "format.npy", content)
+    assert "its format is not one string" in _refusal(path)
+
+
+@pytest.mark.parametrize("magic", [b"\x93NUMPY\x09\x00", b"\x93NOTNP\x01\x00"],
+                         ids=["version-9", "not-npy"])
+def test_a_member_of_an_unknown_npy_version_or_no_npy_is_refused(arrays, tmp_path, magic):
+    """A weight that is not .npy, or of a .npy version dualgrad does not read, is refused as
+    such."""
+    source = _write(tmp_path / "s.npz", arrays)
+    with zipfile.ZipFile(source) as z:
+        content = magic + z.read("weight_0.npy")[8:]
+    path = _with_member(source, tmp_path / "v.npz", "weight_0.npy", content)
+    assert "its weight_0 is not an .npy array of a version dualgrad reads" in _refusal(path)
+
+
+def test_a_header_with_an_extra_key_is_refused(arrays, tmp_path):
+    """A weight whose .npy header holds a key besides descr, fortran_order and shape is
+    refused, as NumPy refuses it."""
+    source = _write(tmp_path / "s.npz", arrays)
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'extra': 1, }"
+    path = _with_member(source, tmp_path / "x.npz", "weight_1.npy",
+                        _npy(header, np.zeros(3).tobytes()))
+    assert "its weight_1 has a header without descr, fortran_order and shape" in _refusal(path)
+
+
+def test_an_input_dimension_of_2_to_the_63_is_not_an_input_shape(arrays, tmp_path):
+    """An input dimension of 2**63 or more is refused as not a positive int of the shape."""
+    config = json.loads(str(arrays["config"]))
+    config["input_shape"] = [2**63]
+    path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
+    assert f"its input shape [{2**63}] is not a list of positive ints" in _refusal(path)
+
+
+def test_save_takes_another_temporary_name_when_one_is_taken(tmp_path, monkeypatch):
+    """When the first temporary file name save tries is taken, it tries another and saves."""
+    real_open = os.open
+    taken = []
+
+    def open_once_taken(path: Any, flags: int, *args: Any) -> int:
+        if flags & os.O_EXCL and not taken:
+            taken.append(path)
+            raise FileExistsError(path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", open_once_taken)
+    _model().save(tmp_path / "m.npz")
+    monkeypatch.undo()
+    assert taken and _same_as_saved(dg.Model.load(tmp_path / "m.npz"))
