@@ -45,7 +45,7 @@ class Installed:
         self.points.append(metadata.EntryPoint(name, module.__name__, GROUP))
 
     def load(self) -> None:
-        _reload()
+        _registry.reload()
 
 
 @pytest.fixture
@@ -83,6 +83,36 @@ def test_an_unknown_name_suggests_up_to_three_close_names():
     assert hint == " 'arcsin', 'arcsinh', 'arccos'"
 
 
+
+def _registered(kind_lookup: Callable[[str], Any], plural: str) -> list[str]:
+    """The names an unknown-name error lists as registered."""
+    with pytest.raises(dg.UnknownNameError) as info:
+        kind_lookup("no_such_name_anywhere")
+    return str(info.value).split(f"Registered {plural}: ", 1)[1].split(", ")
+
+
+def test_a_name_two_plugins_share_is_listed_only_qualified(installed):
+    """A name two plugins share (whatever their names) is listed only as its qualified names,
+    since looking it up alone is ambiguous."""
+    installed.add("alpha", dualgrad_register_primitives=lambda: [_unary("cube", 1.0)])
+    installed.add("zeta", dualgrad_register_primitives=lambda: [_unary("cube", 2.0)])
+    installed.load()
+    names = _registered(dg.primitive, "primitives")
+    assert "cube" not in names
+    assert "alpha/cube" in names and "zeta/cube" in names
+    with pytest.raises(dg.AmbiguousNameError, match="'alpha/cube', 'zeta/cube'"):
+        dg.primitive("cube")
+
+
+def test_plugins_lists_the_builtin_first_then_the_others_by_name(installed):
+    """dualgrad.plugins() lists the built-in plugin first, then the others by name, names
+    before and after 'builtin' alike."""
+    installed.add("zeta", dualgrad_register_primitives=lambda: [_unary("z1", 1.0)])
+    installed.add("alpha", dualgrad_register_primitives=lambda: [_unary("a1", 1.0)])
+    installed.load()
+    assert [p.name for p in dg.plugins()] == ["builtin", "alpha", "zeta"]
+
+
 # ---- NumPy dispatch ------------------------------------------------------------------------------
 
 
@@ -115,5 +145,6 @@ def test_a_plugin_warning_points_at_the_line_that_loaded_the_plugins(installed):
     plugins, not to a line inside dualgrad."""
     installed.add("broken", dualgrad_register_primitives=lambda: 42)
     with pytest.warns(dg.PluginWarning, match="'broken'") as record:
-        installed.load()
-    assert [w.filename for w in record] == [__file__]
+        line = sys._getframe().f_lineno + 1
+        _registry.reload()
+    assert [(w.filename, w.lineno) for w in record] == [(__file__, line)]
