@@ -3,18 +3,24 @@ ModelFileError that names what is wrong with it, and files that only look unusua
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
+import sys
+import types
 import warnings
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
 import dualgrad as dg
+from dualgrad import _registry
 
 LAYERS = [{"type": "dense", "units": 3, "activation": "tanh"}, {"type": "dense", "units": 1}]
 
@@ -317,3 +323,102 @@ def test_save_takes_another_temporary_name_when_one_is_taken(tmp_path, monkeypat
     _model().save(tmp_path / "m.npz")
     monkeypatch.undo()
     assert taken and _same_as_saved(dg.Model.load(tmp_path / "m.npz"))
+
+
+@pytest.mark.parametrize("version", [(2, 0), (3, 0)])
+def test_weights_in_npy_versions_2_and_3_load(arrays, tmp_path, version):
+    """A weight written as .npy version 2.0 or 3.0 (a UTF-8 header) loads the saved model."""
+    source = _write(tmp_path / "s.npz", arrays)
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, arrays["weight_0"], version=version)
+    path = _with_member(source, tmp_path / "v.npz", "weight_0.npy", buffer.getvalue())
+    assert _same_as_saved(dg.Model.load(path))
+
+
+@pytest.mark.parametrize("marker", ["dualgrad-model/0", "a-format/1"])
+def test_a_marker_sorting_before_the_format_is_refused(arrays, tmp_path, marker):
+    """A marker of an older or other format is refused, whichever way it sorts."""
+    message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": np.array(marker)}))
+    assert f"its format marker is {marker!r}" in message
+
+
+@pytest.mark.parametrize("marker", [np.array(3.0), np.array(["dualgrad-model/1"])],
+                         ids=["number", "list-of-one"])
+def test_a_marker_that_is_no_single_string_is_refused(arrays, tmp_path, marker):
+    """A marker that is a number, or a list of one string, is refused as not one string."""
+    message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": marker}))
+    assert "its format is not one string" in message
+
+
+def test_an_encrypted_member_is_refused_as_encrypted(arrays, tmp_path):
+    """A file whose members are marked encrypted is refused naming the first such member."""
+    data = _write(tmp_path / "e.npz", arrays).read_bytes()
+    for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at != -1:
+            data = data[:at + flags] + struct.pack("<H", 0x1) + data[at + flags + 2:]
+            at = data.find(signature, at + 4)
+    path = tmp_path / "encrypted.npz"
+    path.write_bytes(data)
+    assert "its member weight_0.npy is encrypted" in _refusal(path)
+
+
+def test_a_header_that_is_not_python_literal_is_unreadable(arrays, tmp_path):
+    """A weight whose .npy header does not parse is refused as an unreadable header."""
+    source = _write(tmp_path / "s.npz", arrays)
+    path = _with_member(source, tmp_path / "p.npz", "weight_1.npy",
+                        _npy("{'descr': <f8", np.zeros(3).tobytes()))
+    assert "its weight_1 has an unreadable header" in _refusal(path)
+
+
+def test_an_empty_weight_is_judged_against_the_config(arrays, tmp_path):
+    """A weight of no elements is a well-formed array, refused as other than the config
+    implies."""
+    message = _refusal(_write(tmp_path / "z.npz", {**arrays, "weight_1": np.zeros(0)}))
+    assert "but it holds weights of shapes [(2, 3), (0,), (3, 1), (1,)]" in message
+
+
+def test_an_input_dimension_of_2_to_the_62_implies_weights_too_large(arrays, tmp_path):
+    """An input dimension below 2**63 is an input shape, refused for the weights it implies."""
+    config = json.loads(str(arrays["config"]))
+    config["input_shape"] = [2**62]
+    path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
+    message = _refusal(path)
+    assert "its config implies weights that cannot even be created" in message
+    assert "not a list of positive ints" not in message
+
+
+@attrs.define(frozen=True)
+class _SeededDense(dg.Dense):
+    """A dense layer whose init reads its generator's bit generator, as some plugins do."""
+
+    name = "seeded_dense"
+
+    def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
+        rng.bit_generator.state  # noqa: B018 (reading it is the point)
+        return super().init(input_shape, rng)
+
+
+def test_a_plugin_layer_using_its_generators_bit_generator_loads(tmp_path, monkeypatch):
+    """A model with a plugin's layer whose init reads rng.bit_generator saves and loads."""
+    module = types.ModuleType("fake_plugin_seeded")
+    module.dualgrad_register_layers = dg.hookimpl(lambda: [_SeededDense])  # type: ignore[attr-defined]
+    module.dualgrad_register_layers.__name__ = "dualgrad_register_layers"
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    real = metadata.entry_points
+    point = metadata.EntryPoint("seeded", module.__name__, "dualgrad")
+    monkeypatch.setattr(metadata, "entry_points", lambda **params: (
+        [point] if params.get("group") == "dualgrad" else real(**params)))
+    for var in ("DUALGRAD_NO_PLUGINS", "DUALGRAD_DISABLE_PLUGINS", "DUALGRAD_STRICT_PLUGINS"):
+        monkeypatch.delenv(var, raising=False)
+    _registry.reload()
+    try:
+        model = dg.Model([{"type": "seeded_dense", "units": 2}], "mse", "sgd", seed=0,
+                         input_shape=[3])
+        model.save(tmp_path / "seeded.npz")
+        loaded = dg.Model.load(tmp_path / "seeded.npz")
+        assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(),
+                                                         model.get_weights()))
+    finally:
+        monkeypatch.undo()
+        _registry.reload()
