@@ -278,8 +278,9 @@ def test_a_marker_longer_or_shorter_than_its_string_is_refused(arrays, tmp_path,
     assert "its format is not one string" in _refusal(path)
 
 
-@pytest.mark.parametrize("magic", [b"\x93NUMPY\x09\x00", b"\x93NOTNP\x01\x00"],
-                         ids=["version-9", "not-npy"])
+@pytest.mark.parametrize("magic", [b"\x93NUMPY\x09\x00", b"\x93NOTNP\x01\x00",
+                                   b"\xffNUMPY\x01\x00"],
+                         ids=["version-9", "not-npy", "not-npy-sorting-after"])
 def test_a_member_of_an_unknown_npy_version_or_no_npy_is_refused(arrays, tmp_path, magic):
     """A weight that is not .npy, or of a .npy version dualgrad does not read, is refused as
     such."""
