@@ -423,3 +423,25 @@ def test_a_plugin_layer_using_its_generators_bit_generator_loads(tmp_path, monke
     finally:
         monkeypatch.undo()
         _registry.reload()
+
+
+def test_a_stored_member_declaring_fewer_bytes_than_it_stores_is_refused(arrays, tmp_path):
+    """A stored (uncompressed) member whose declared size differs from its stored size, here
+    smaller, is refused naming both sizes."""
+    data = _write(tmp_path / "s.npz", arrays).read_bytes()
+    with zipfile.ZipFile(tmp_path / "s.npz") as z:
+        first = z.infolist()[0]
+    entry = _central_entries(data)[0]
+    data = data[:entry + 24] + struct.pack("<I", first.file_size - 1) + data[entry + 28:]
+    path = tmp_path / "fewer.npz"
+    path.write_bytes(data)
+    assert (f"its member {first.filename} declares {first.file_size - 1} bytes from "
+            f"{first.compress_size}") in _refusal(path)
+
+
+def test_an_input_dimension_of_zero_is_not_an_input_shape(arrays, tmp_path):
+    """An input dimension of 0 is refused as not a positive int of the input shape."""
+    config = json.loads(str(arrays["config"]))
+    config["input_shape"] = [0]
+    path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
+    assert "its input shape [0] is not a list of positive ints" in _refusal(path)
