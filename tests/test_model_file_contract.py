@@ -445,3 +445,13 @@ def test_an_input_dimension_of_zero_is_not_an_input_shape(arrays, tmp_path):
     config["input_shape"] = [0]
     path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
     assert "its input shape [0] is not a list of positive ints" in _refusal(path)
+
+
+def test_a_header_whose_fortran_order_is_no_bool_is_refused(arrays, tmp_path):
+    """A weight whose .npy header gives fortran_order as something other than a bool is
+    refused, naming it."""
+    source = _write(tmp_path / "s.npz", arrays)
+    header = "{'descr': '<f8', 'fortran_order': 0, 'shape': (3,), }"
+    path = _with_member(source, tmp_path / "f.npz", "weight_1.npy",
+                        _npy(header, np.zeros(3).tobytes()))
+    assert "its weight_1 has a header with shape (3,) and fortran_order 0" in _refusal(path)

@@ -158,8 +158,9 @@ def test_a_plugin_warning_points_at_the_line_that_loaded_the_plugins(installed):
         line = sys._getframe().f_lineno + 1
         _registry.reload()
     assert [(w.filename, w.lineno) for w in record] == [(__file__, line)]
-    assert "fix or uninstall broken, or set DUALGRAD_DISABLE_PLUGINS=broken" in str(
-        record[0].message)
+    message = str(record[0].message)
+    assert message.startswith("dualgrad plugin 'broken' was skipped: ")
+    assert "fix or uninstall broken, or set DUALGRAD_DISABLE_PLUGINS=broken" in message
 
 
 def test_a_plugin_whose_hook_pluggy_refuses_is_skipped(installed):
