@@ -455,3 +455,54 @@ def test_a_header_whose_fortran_order_is_no_bool_is_refused(arrays, tmp_path):
     path = _with_member(source, tmp_path / "f.npz", "weight_1.npy",
                         _npy(header, np.zeros(3).tobytes()))
     assert "its weight_1 has a header with shape (3,) and fortran_order 0" in _refusal(path)
+
+
+def test_a_model_of_more_than_256_weights_loads(tmp_path):
+    """A model of 260 weight arrays (130 dense layers) saves and loads."""
+    model = dg.Model([{"type": "dense", "units": 1}] * 130, "mse", "sgd", seed=0,
+                     input_shape=[1])
+    model.save(tmp_path / "deep.npz")
+    assert len(dg.Model.load(tmp_path / "deep.npz").get_weights()) == 260
+
+
+def test_a_weight_with_a_long_padded_header_loads(arrays, tmp_path):
+    """A weight whose .npy header is padded to 1000 bytes (as NumPy allows) loads."""
+    source = _write(tmp_path / "s.npz", arrays)
+    kernel = arrays["weight_0"]
+    header = ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }" + " " * 940)
+    path = _with_member(source, tmp_path / "pad.npz", "weight_0.npy",
+                        _npy(header, kernel.astype("<f8").tobytes()))
+    assert _same_as_saved(dg.Model.load(path))
+
+
+@pytest.mark.parametrize(("padding", "refused"), [(700_000, False), (1_050_000, True)])
+def test_a_config_may_take_up_to_4_mib(arrays, tmp_path, padding, refused):
+    """A config member of up to 4 MiB (a million characters) is read; a larger one is
+    refused by its declared size."""
+    config = str(arrays["config"])
+    padded = np.array(config[:-1] + " " * padding + "}")
+    path = _write(tmp_path / "c.npz", {**arrays, "config": padded})
+    if refused:
+        assert "more than the 4194304 a config may take" in _refusal(path)
+    else:
+        assert _same_as_saved(dg.Model.load(path))
+
+
+def test_a_weight_holding_more_data_than_its_header_declares_is_refused(arrays, tmp_path):
+    """A weight member holding bytes beyond the data its header declares is refused."""
+    source = _write(tmp_path / "s.npz", arrays)
+    with zipfile.ZipFile(source) as z:
+        content = z.read("weight_1.npy") + b"\0" * 8
+    path = _with_member(source, tmp_path / "long.npz", "weight_1.npy", content)
+    assert "weight_1 declares 24 bytes of data but its member holds another amount" in \
+        _refusal(path)
+
+
+def test_a_header_with_a_negative_dimension_is_refused(arrays, tmp_path):
+    """A weight whose .npy header gives a negative dimension is refused, naming the shape."""
+    source = _write(tmp_path / "s.npz", arrays)
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }"
+    path = _with_member(source, tmp_path / "n.npz", "weight_1.npy",
+                        _npy(header, np.zeros(3).tobytes()))
+    assert "its weight_1 has a header with shape (-3,) and fortran_order False" in \
+        _refusal(path)

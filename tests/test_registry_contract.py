@@ -112,6 +112,7 @@ def test_plugins_lists_the_builtin_first_then_the_others_by_name(installed):
     installed.add("alpha", dualgrad_register_primitives=lambda: [_unary("a1", 1.0)])
     installed.load()
     assert [p.name for p in dg.plugins()] == ["builtin", "alpha", "zeta"]
+    assert {"a1", "z1"} <= set(_registered(dg.primitive, "primitives"))
 
 
 # ---- NumPy dispatch ------------------------------------------------------------------------------
@@ -178,9 +179,46 @@ def test_a_plugin_whose_hook_pluggy_refuses_is_skipped(installed):
 def test_an_entry_point_named_builtin_is_skipped(installed):
     """A third-party entry point named 'builtin' is skipped with a PluginWarning; the built-in
     plugin and everything else keep working."""
-    installed.add("builtin", dualgrad_register_primitives=lambda: [_unary("b1", 1.0)])
+    name = "".join(["built", "in"])  # built at run time, as a name read from metadata is
+    installed.add(name, dualgrad_register_primitives=lambda: [_unary("b1", 1.0)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         installed.load()
     assert [w.category for w in caught if "'builtin'" in str(w.message)] == [dg.PluginWarning]
     assert dg.primitive("exp") is dg.exp
+
+
+def test_a_failing_plugin_when_strict_names_what_to_uninstall(installed, monkeypatch):
+    """With DUALGRAD_STRICT_PLUGINS=1 a broken plugin without a distribution is a
+    PluginLoadError naming the plugin as the thing to fix or uninstall."""
+    installed.add("broken", dualgrad_register_primitives=lambda: 42)
+    monkeypatch.setenv("DUALGRAD_STRICT_PLUGINS", "1")
+    with pytest.raises(dg.PluginLoadError) as info:
+        installed.load()
+    message = str(info.value)
+    assert message.startswith("dualgrad plugin 'broken' failed to load: ")
+    assert "fix or uninstall broken, set DUALGRAD_DISABLE_PLUGINS=broken" in message
+
+
+class _Shared(dg.MeanSquaredError):
+    """A loss that two plugins register under one name."""
+
+    name = "shared"
+
+
+class _SharedToo(dg.MeanSquaredError):
+    name = "shared"
+
+
+def test_a_model_saves_a_part_whose_name_two_plugins_share_by_qualified_name(installed,
+                                                                             tmp_path):
+    """A model whose loss is one of two plugins' 'shared' saves it by its qualified name and
+    loads it back."""
+    installed.add("mike", dualgrad_register_losses=lambda: [_Shared])
+    installed.add("zeta", dualgrad_register_losses=lambda: [_SharedToo])
+    installed.load()
+    model = dg.Model([{"type": "dense", "units": 1}], "zeta/shared", "sgd", seed=0,
+                     input_shape=[2])
+    assert model.get_config()["loss"]["type"] == "zeta/shared"
+    model.save(tmp_path / "m.npz")
+    assert type(dg.Model.load(tmp_path / "m.npz").loss) is _SharedToo
