@@ -501,8 +501,24 @@ def test_a_weight_holding_more_data_than_its_header_declares_is_refused(arrays, 
 def test_a_header_with_a_negative_dimension_is_refused(arrays, tmp_path):
     """A weight whose .npy header gives a negative dimension is refused, naming the shape."""
     source = _write(tmp_path / "s.npz", arrays)
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }"
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }"
     path = _with_member(source, tmp_path / "n.npz", "weight_1.npy",
                         _npy(header, np.zeros(3).tobytes()))
-    assert "its weight_1 has a header with shape (-3,) and fortran_order False" in \
+    assert "its weight_1 has a header with shape (-1,) and fortran_order False" in \
         _refusal(path)
+
+
+@pytest.mark.parametrize("method", [12, 99], ids=["bzip2", "unknown"])
+def test_a_member_compressed_otherwise_than_stored_or_deflated_is_refused(arrays, tmp_path,
+                                                                          method):
+    """A member compressed by a method other than stored or deflated (bzip2, or one zipfile
+    does not know) is refused naming the method."""
+    data = _write(tmp_path / "s.npz", arrays).read_bytes()
+    for signature, field in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = data.find(signature)
+        while at != -1:
+            data = data[:at + field] + struct.pack("<H", method) + data[at + field + 2:]
+            at = data.find(signature, at + 4)
+    path = tmp_path / "method.npz"
+    path.write_bytes(data)
+    assert f"its member weight_0.npy is compressed by method {method}" in _refusal(path)

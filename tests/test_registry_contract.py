@@ -222,3 +222,14 @@ def test_a_model_saves_a_part_whose_name_two_plugins_share_by_qualified_name(ins
     assert model.get_config()["loss"]["type"] == "zeta/shared"
     model.save(tmp_path / "m.npz")
     assert type(dg.Model.load(tmp_path / "m.npz").loss) is _SharedToo
+
+
+@pytest.mark.parametrize("bad_name", ["", 42], ids=["empty", "number"])
+def test_a_part_without_a_usable_name_costs_its_plugin(installed, bad_name):
+    """A plugin registering a layer whose name is empty or not a str is skipped with a
+    PluginWarning saying so; everything else works."""
+    nameless = type("Nameless", (dg.Dense,), {"name": bad_name})
+    installed.add("nameless", dualgrad_register_layers=lambda: [nameless])
+    with pytest.warns(dg.PluginWarning, match=f"whose name {bad_name!r} is not a non-empty str"):
+        installed.load()
+    assert [p.status for p in dg.plugins() if p.name == "nameless"] == ["failed"]
