@@ -85,10 +85,15 @@ def test_a_marker_over_4096_bytes_is_refused_unread(arrays, tmp_path):
 # ---- the members ---------------------------------------------------------------------------------
 
 
-def test_a_missing_weight_is_named_with_the_range_of_weights(arrays, tmp_path):
-    """A file without one of its weights names the missing one and the range it belongs to."""
-    message = _refusal(_write(tmp_path / "w.npz", {**arrays, "weight_1": None}))
-    assert "it lacks weight_1 of weights 0 to 2" in message
+@pytest.mark.parametrize(("removed", "named"), [
+    (["weight_1"], "weight_1 of weights 0 to 2"),
+    (["weight_0", "weight_1"], "weight_0 of weights 0 to 1"),
+], ids=["one", "two"])
+def test_a_missing_weight_is_named_with_the_range_of_weights(arrays, tmp_path, removed, named):
+    """A file without some of its weights names the first missing one and the range of
+    weights its members make."""
+    message = _refusal(_write(tmp_path / "w.npz", {**arrays, **dict.fromkeys(removed)}))
+    assert f"it lacks {named}" in message
 
 
 def _central_entries(data: bytes) -> list[int]:
@@ -301,12 +306,13 @@ def test_a_header_with_an_extra_key_is_refused(arrays, tmp_path):
     assert "its weight_1 has a header without descr, fortran_order and shape" in _refusal(path)
 
 
-def test_an_input_dimension_of_2_to_the_63_is_not_an_input_shape(arrays, tmp_path):
+@pytest.mark.parametrize("dimension", [2**63, 10**40])
+def test_an_input_dimension_of_2_to_the_63_is_not_an_input_shape(arrays, tmp_path, dimension):
     """An input dimension of 2**63 or more is refused as not a positive int of the shape."""
     config = json.loads(str(arrays["config"]))
-    config["input_shape"] = [2**63]
+    config["input_shape"] = [dimension]
     path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
-    assert f"its input shape [{2**63}] is not a list of positive ints" in _refusal(path)
+    assert f"its input shape [{dimension}] is not a list of positive ints" in _refusal(path)
 
 
 def test_save_takes_another_temporary_name_when_one_is_taken(tmp_path, monkeypatch):
@@ -343,10 +349,12 @@ def test_a_marker_sorting_before_the_format_is_refused(arrays, tmp_path, marker)
     assert f"its format marker is {marker!r}" in message
 
 
-@pytest.mark.parametrize("marker", [np.array(3.0), np.array(["dualgrad-model/1"])],
-                         ids=["number", "list-of-one"])
+@pytest.mark.parametrize("marker", [np.array(3.0), np.array(["dualgrad-model/1"]),
+                                    np.array(b"dualgrad-model/1")],
+                         ids=["number", "list-of-one", "bytes"])
 def test_a_marker_that_is_no_single_string_is_refused(arrays, tmp_path, marker):
-    """A marker that is a number, or a list of one string, is refused as not one string."""
+    """A marker that is a number, a list of one string or bytes is refused as not one
+    string."""
     message = _refusal(_write(tmp_path / "m.npz", {**arrays, "format": marker}))
     assert "its format is not one string" in message
 
@@ -465,13 +473,17 @@ def test_a_model_of_more_than_256_weights_loads(tmp_path):
     assert len(dg.Model.load(tmp_path / "deep.npz").get_weights()) == 260
 
 
-def test_a_weight_with_a_long_padded_header_loads(arrays, tmp_path):
-    """A weight whose .npy header is padded to 1000 bytes (as NumPy allows) loads."""
+@pytest.mark.parametrize("length", [1000, 10_000])
+def test_a_weight_with_a_long_padded_header_loads(arrays, tmp_path, length):
+    """A weight whose .npy header is padded (as NumPy allows) to 1000 bytes, or to the 10000
+    bytes NumPy reads at most, loads."""
     source = _write(tmp_path / "s.npz", arrays)
     kernel = arrays["weight_0"]
-    header = ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }" + " " * 940)
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+    header = (text + " " * (length - len(text) - 1) + "\n").encode("latin1")
+    content = b"\x93NUMPY\x02\x00" + struct.pack("<I", len(header)) + header
     path = _with_member(source, tmp_path / "pad.npz", "weight_0.npy",
-                        _npy(header, kernel.astype("<f8").tobytes()))
+                        content + kernel.astype("<f8").tobytes())
     assert _same_as_saved(dg.Model.load(path))
 
 
@@ -488,11 +500,14 @@ def test_a_config_may_take_up_to_4_mib(arrays, tmp_path, padding, refused):
         assert _same_as_saved(dg.Model.load(path))
 
 
-def test_a_weight_holding_more_data_than_its_header_declares_is_refused(arrays, tmp_path):
-    """A weight member holding bytes beyond the data its header declares is refused."""
+@pytest.mark.parametrize("change", [8, -8], ids=["longer", "shorter"])
+def test_a_weight_holding_other_data_than_its_header_declares_is_refused(arrays, tmp_path,
+                                                                         change):
+    """A weight member holding more or fewer bytes than its header declares is refused."""
     source = _write(tmp_path / "s.npz", arrays)
     with zipfile.ZipFile(source) as z:
-        content = z.read("weight_1.npy") + b"\0" * 8
+        data = z.read("weight_1.npy")
+    content = data + b"\0" * change if change > 0 else data[:change]
     path = _with_member(source, tmp_path / "long.npz", "weight_1.npy", content)
     assert "weight_1 declares 24 bytes of data but its member holds another amount" in \
         _refusal(path)
@@ -508,7 +523,7 @@ def test_a_header_with_a_negative_dimension_is_refused(arrays, tmp_path):
         _refusal(path)
 
 
-@pytest.mark.parametrize("method", [12, 99], ids=["bzip2", "unknown"])
+@pytest.mark.parametrize("method", [6, 12, 99], ids=["imploded", "bzip2", "unknown"])
 def test_a_member_compressed_otherwise_than_stored_or_deflated_is_refused(arrays, tmp_path,
                                                                           method):
     """A member compressed by a method other than stored or deflated (bzip2, or one zipfile

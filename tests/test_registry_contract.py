@@ -233,3 +233,32 @@ def test_a_part_without_a_usable_name_costs_its_plugin(installed, bad_name):
     with pytest.warns(dg.PluginWarning, match=f"whose name {bad_name!r} is not a non-empty str"):
         installed.load()
     assert [p.status for p in dg.plugins() if p.name == "nameless"] == ["failed"]
+
+
+@pytest.mark.parametrize(("hook", "what"), [
+    ("dualgrad_register_primitives", "a dualgrad.Primitive."),
+    ("dualgrad_register_layers", "a dualgrad.Layer subclass."),
+])
+def test_a_hook_returning_something_else_names_what_it_should_return(installed, hook, what):
+    """A plugin whose hook returns an item of the wrong kind is skipped with a warning saying
+    what the hook must return: primitives, or subclasses of the part's base class."""
+    installed.add("wrongkind", **{hook: lambda: [42]})
+    with pytest.warns(dg.PluginWarning) as record:
+        installed.load()
+    assert f"returned 42, which is not {what}" in str(record[0].message)
+
+
+def test_an_uninstalled_dualgrad_reports_no_version(installed, monkeypatch):
+    """Run from a checkout without its distribution installed, dualgrad lists its built-in
+    plugin with version None."""
+    real = metadata.version
+
+    def version(name: str) -> str:
+        if name == "dualgrad":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    installed.load()
+    builtin = dg.plugins()[0]
+    assert (builtin.name, builtin.version) == ("builtin", None)
