@@ -447,12 +447,13 @@ def test_a_stored_member_declaring_fewer_bytes_than_it_stores_is_refused(arrays,
             f"{first.compress_size}") in _refusal(path)
 
 
-def test_an_input_dimension_of_zero_is_not_an_input_shape(arrays, tmp_path):
-    """An input dimension of 0 is refused as not a positive int of the input shape."""
+@pytest.mark.parametrize("dimension", [0, -2])
+def test_an_input_dimension_of_zero_or_less_is_not_an_input_shape(arrays, tmp_path, dimension):
+    """An input dimension of 0 or less is refused as not a positive int of the input shape."""
     config = json.loads(str(arrays["config"]))
-    config["input_shape"] = [0]
+    config["input_shape"] = [dimension]
     path = _write(tmp_path / "i.npz", {**arrays, "config": np.array(json.dumps(config))})
-    assert "its input shape [0] is not a list of positive ints" in _refusal(path)
+    assert f"its input shape [{dimension}] is not a list of positive ints" in _refusal(path)
 
 
 def test_a_header_whose_fortran_order_is_no_bool_is_refused(arrays, tmp_path):
