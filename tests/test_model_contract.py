@@ -84,3 +84,74 @@ def test_a_progress_bar_is_drawn_on_a_terminal_from_ten_epochs(monkeypatch, epoc
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
     model.fit(np.ones((2, 1)), np.ones((2, 1)), epochs=epochs, verbose=True)
     assert ("epochs" in terminal.getvalue()) == drawn
+
+
+def test_a_gradient_whose_only_infinite_slope_meets_zero_tangents_trains():
+    """A model whose sqrt meets its infinite slope at 0 with zero tangents only trains: the
+    NaN-safe repair gives a zero gradient, and the weights stay finite."""
+    layers = [{"type": "dense", "units": 2, "initializer": "zeros"},
+              {"type": "dense", "units": 1, "activation": "sqrt", "initializer": "zeros",
+               "use_bias": False}]
+    model = dg.Model(layers, "mse", "sgd", seed=0, input_shape=[2])
+    history = model.fit(np.array([[1.0, 2.0], [0.5, 1.0]]), np.array([[1.0], [0.0]]),
+                        epochs=2, verbose=False)
+    assert history.history["loss"] == [0.5, 0.5]
+    assert all(not w.any() for w in model.get_weights())
+
+
+def test_a_sigmoid_log_loss_model_of_three_layers_evaluates_its_own_loss():
+    """A three-layer model with a sigmoid output and log-loss evaluates to the log-loss of its
+    own predictions (every layer counted)."""
+    layers = [{"type": "dense", "units": 2, "activation": "tanh"},
+              {"type": "dense", "units": 2, "activation": "tanh"},
+              {"type": "dense", "units": 1, "activation": "sigmoid"}]
+    model = dg.Model(layers, "logloss", "sgd", seed=3, input_shape=[2])
+    x = np.array([[0.5, -1.0], [2.0, 1.0], [-0.3, 0.8]])
+    y = np.array([[1.0], [0.0], [1.0]])
+    expected = float(dg.loss("logloss")(y, model.predict(x)))
+    assert model.evaluate(x, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_batch_size_of_one_trains_sample_by_sample():
+    """batch_size=1 is a valid batch size: one step per sample each epoch."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    steps = []
+    model.fit(np.ones((3, 1)), np.ones((3, 1)), epochs=1, batch_size=1, verbose=False,
+              callbacks=[lambda epoch, logs: steps.append(logs)])
+    assert len(steps) == 1
+
+
+def test_validation_data_of_several_features_is_scored():
+    """validation_data shaped like training data of two features and one output is scored
+    each epoch as val_loss."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    x, y = np.ones((4, 2)), np.ones((4, 1))
+    history = model.fit(x, y, epochs=2, validation_data=(x[:2], y[:2]), verbose=False)
+    assert len(history.history["val_loss"]) == 2
+
+
+def test_validation_targets_of_another_shape_are_refused_before_training():
+    """validation_data whose targets differ in per-sample shape from y is a DataError."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    x, y = np.ones((4, 2)), np.ones((4, 1))
+    with pytest.raises(dg.DataError, match="must have the shapes of the training data"):
+        model.fit(x, y, validation_data=(np.ones((3, 2)), np.ones((3, 2))), verbose=False)
+    assert not model.built
+
+
+def test_a_loss_a_callback_assigns_has_its_targets_checked_before_it_trains():
+    """A loss assigned from a callback during fit has the targets checked before its first
+    step: log-loss on targets of 0.5 is a DataError, and no step trained with it."""
+    model = dg.Model([{"type": "dense", "units": 1, "activation": "sigmoid"}], "mse", "sgd",
+                     seed=0)
+    before: list[np.ndarray] = []
+
+    def switch(epoch: int, logs: dict[str, float]) -> None:
+        if epoch == 0:
+            model.loss = "logloss"
+            before.extend(model.get_weights())
+
+    with pytest.raises(dg.DataError, match=r"'logloss' needs targets of 0 or 1; got 0\.5"):
+        model.fit(np.ones((2, 1)), np.array([[0.5], [1.0]]), epochs=3, verbose=False,
+                  callbacks=[switch])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
