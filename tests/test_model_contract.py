@@ -77,13 +77,15 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize(("epochs", "drawn"), [(9, False), (10, True)])
 def test_a_progress_bar_is_drawn_on_a_terminal_from_ten_epochs(monkeypatch, epochs, drawn):
-    """A verbose fit draws a progress bar on a terminal when it runs 10 epochs or more; a
-    shorter fit stays quiet."""
+    """A verbose fit draws a progress bar on a terminal when it runs 10 epochs or more, and
+    advances it every epoch with the loss; a shorter fit stays quiet."""
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("TQDM_MININTERVAL", "0")  # draw every update, however fast
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
     model.fit(np.ones((2, 1)), np.ones((2, 1)), epochs=epochs, verbose=True)
     assert ("epochs" in terminal.getvalue()) == drawn
+    assert ("10/10" in terminal.getvalue() and "loss=" in terminal.getvalue()) == drawn
 
 
 def test_a_gradient_whose_only_infinite_slope_meets_zero_tangents_trains():
@@ -155,3 +157,34 @@ def test_a_loss_a_callback_assigns_has_its_targets_checked_before_it_trains():
         model.fit(np.ones((2, 1)), np.array([[0.5], [1.0]]), epochs=3, verbose=False,
                   callbacks=[switch])
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
+def test_data_of_more_than_256_samples_trains():
+    """x and y of 300 samples each are accepted as one target per sample."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    x = np.linspace(-1, 1, 300)
+    history = model.fit(x, 2 * x, epochs=1, verbose=False)
+    assert model.evaluate(x, 2 * x) < history.history["loss"][0]
+
+
+@attrs.define(frozen=True)
+class _Double(dg.Layer):
+    """A layer without weights: twice its input."""
+
+    name = "double"
+
+    def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
+        return []
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+    def __call__(self, params: Sequence[Any], x: Any) -> Any:
+        return 2 * x
+
+
+def test_a_model_of_layers_without_weights_builds_and_predicts():
+    """A model whose layers hold no weights builds with no parameters and predicts."""
+    model = dg.Model([_Double()], "mse", "sgd", seed=0, input_shape=[2])
+    assert model.num_params == 0 and model.get_weights() == []
+    assert model.predict(np.ones((3, 2))).tolist() == [[2.0, 2.0]] * 3
