@@ -188,3 +188,30 @@ def test_a_model_of_layers_without_weights_builds_and_predicts():
     model = dg.Model([_Double()], "mse", "sgd", seed=0, input_shape=[2])
     assert model.num_params == 0 and model.get_weights() == []
     assert model.predict(np.ones((3, 2))).tolist() == [[2.0, 2.0]] * 3
+
+
+def test_log_loss_assigned_later_reads_a_sigmoid_output_from_its_logits():
+    """Log-loss assigned to a model with a sigmoid output scores it from the logits, exactly as
+    a model built with log-loss does (no clipping at a saturated output)."""
+    layers = [{"type": "dense", "units": 2, "activation": "tanh"},
+              {"type": "dense", "units": 1, "activation": "sigmoid"}]
+    built = dg.Model(layers, "logloss", "sgd", seed=0, input_shape=[2])
+    assigned = dg.Model(layers, "mse", "sgd", seed=0, input_shape=[2])
+    assigned.loss = "logloss"
+    weights = [np.ones((2, 2)), np.zeros(2), np.full((2, 1), 40.0), np.full(1, 40.0)]
+    built.set_weights(weights)
+    assigned.set_weights(weights)
+    x, y = np.array([[1.0, 1.0]]), np.array([[0.0]])
+    assert assigned.evaluate(x, y) == built.evaluate(x, y) > 100
+
+
+def test_fgd_never_falls_back_to_an_exact_gradient():
+    """fgd whose forward gradient comes out NaN stops with NonFiniteLossError, rather than
+    stepping along an exact (repaired) gradient."""
+    layers = [{"type": "dense", "units": 2, "initializer": "zeros"},
+              {"type": "dense", "units": 1, "activation": "sqrt", "initializer": "zeros",
+               "use_bias": False}]
+    model = dg.Model(layers, "mse", "fgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.NonFiniteLossError, match="NaN or infinite weights"):
+        model.fit(np.array([[1.0, 2.0], [0.5, 1.0]]), np.array([[1.0], [0.0]]), epochs=1,
+                  verbose=False)
