@@ -215,3 +215,33 @@ def test_fgd_never_falls_back_to_an_exact_gradient():
     with pytest.raises(dg.NonFiniteLossError, match="NaN or infinite weights"):
         model.fit(np.array([[1.0, 2.0], [0.5, 1.0]]), np.array([[1.0], [0.0]]), epochs=1,
                   verbose=False)
+
+
+def test_an_object_array_of_numbers_is_data():
+    """x given as an object array of numbers (as from a table of mixed columns) trains like the
+    same numbers as floats."""
+    x = np.linspace(-1, 1, 6)
+    models = [dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0) for _ in "ab"]
+    models[0].fit(x.astype(object), 2 * x, epochs=2, verbose=False)
+    models[1].fit(x, 2 * x, epochs=2, verbose=False)
+    assert all(np.array_equal(a, b) for a, b in zip(models[0].get_weights(),
+                                                     models[1].get_weights()))
+
+
+def test_a_loss_a_callback_assigns_has_the_validation_targets_checked_too():
+    """A loss assigned from a callback has the validation targets checked as well, before its
+    first step: log-loss with validation targets of 0.5 is a DataError, nothing trained."""
+    model = dg.Model([{"type": "dense", "units": 1, "activation": "sigmoid"}], "mse", "sgd",
+                     seed=0)
+    before: list[np.ndarray] = []
+
+    def switch(epoch: int, logs: dict[str, float]) -> None:
+        if epoch == 0:
+            model.loss = "logloss"
+            before.extend(model.get_weights())
+
+    x, y = np.ones((2, 1)), np.array([[0.0], [1.0]])
+    with pytest.raises(dg.DataError, match=r"'logloss' needs targets of 0 or 1; got 0\.5"):
+        model.fit(x, y, epochs=3, validation_data=(x, np.array([[0.5], [1.0]])),
+                  verbose=False, callbacks=[switch])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
