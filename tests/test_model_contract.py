@@ -61,13 +61,16 @@ def test_a_flat_optimizer_may_return_the_weights_as_a_list():
     assert np.allclose(models[0].get_weights()[0], models[1].get_weights()[0])
 
 
-def test_validation_data_of_other_shapes_names_the_training_shapes_per_sample():
-    """validation_data whose samples differ in shape from the training data is a DataError
-    naming the per-sample shapes it must have."""
+@pytest.mark.parametrize("features", [1, 3])
+def test_validation_data_of_other_shapes_names_the_training_shapes_per_sample(features):
+    """validation_data whose samples have fewer or more features than the training data is a
+    DataError naming the per-sample shapes it must have, before anything is built."""
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
     x, y = np.ones((4, 2)), np.ones((4, 1))
+    val = (np.ones((3, features)), np.ones((3, 1)))
     with pytest.raises(dg.DataError, match=r"per sample: x \(2,\), y \(1,\)"):
-        model.fit(x, y, validation_data=(np.ones((3, 3)), np.ones((3, 1))), verbose=False)
+        model.fit(x, y, validation_data=val, verbose=False)
+    assert not model.built
 
 
 class _Terminal(io.StringIO):
