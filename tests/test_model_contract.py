@@ -248,3 +248,35 @@ def test_a_loss_a_callback_assigns_has_the_validation_targets_checked_too():
         model.fit(x, y, epochs=3, validation_data=(x, np.array([[0.5], [1.0]])),
                   verbose=False, callbacks=[switch])
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
+def test_samples_with_fewer_features_than_the_model_takes_are_named():
+    """x whose samples have fewer features than a built model takes is a DataError naming
+    both shapes."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.DataError, match=r"takes samples of shape \(2,\); x has samples of "
+                                           r"shape \(1,\)"):
+        model.predict(np.ones((3, 1)))
+
+
+def test_targets_of_another_shape_than_a_built_model_predicts_are_named():
+    """y whose samples differ in shape from what a built model predicts is a DataError naming
+    both shapes."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.DataError, match=r"predicts \(1,\) per sample; y has \(2,\)"):
+        model.evaluate(np.ones((3, 2)), np.ones((3, 2)))
+
+
+def test_a_model_of_one_weight_has_its_gradient():
+    """A model of a single weight gets the gradient of that weight: d/dw mean((w x - y)^2)."""
+    model = dg.Model([{"type": "dense", "units": 1, "use_bias": False}], "mse", "sgd", seed=0,
+                     input_shape=[1])
+    model.set_weights([np.array([[2.0]])])
+    x, y = np.array([[1.0], [3.0]]), np.array([[1.0], [3.0]])
+    (grad,) = model.gradient(x, y)
+    assert grad.tolist() == [[10.0]]  # mean(2 (2x - y) x) = mean(2, 18)
+
+
+def test_a_new_model_is_not_asked_to_stop_training():
+    """A new model's stop_training flag is False until a callback sets it."""
+    assert dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0).stop_training is False
