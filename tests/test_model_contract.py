@@ -280,3 +280,34 @@ def test_a_model_of_one_weight_has_its_gradient():
 def test_a_new_model_is_not_asked_to_stop_training():
     """A new model's stop_training flag is False until a callback sets it."""
     assert dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0).stop_training is False
+
+
+@attrs.define(frozen=True)
+class _Probing(dg.Optimizer):
+    """SGD that asks the model for the loss and gradient at its weights, and at a wrong number
+    of weights, on every step (as a line search does)."""
+
+    name = "probing"
+    needs_loss = True
+    flat_weights = True
+
+    def init(self, params: Sequence[np.ndarray]) -> Any:
+        return []
+
+    def update(self, grads: Sequence[np.ndarray], state: Any, params: Sequence[np.ndarray],
+               loss_and_grad: Any = None) -> tuple[list[np.ndarray], Any]:
+        value, (grad,) = loss_and_grad(params)
+        with pytest.raises(dg.ShapeError, match="takes 2 weights in all, got 3"):
+            loss_and_grad([np.zeros(3)])
+        state.append((value, np.array_equal(grad, grads[0])))
+        return [params[0] - 0.1 * grad], state
+
+
+def test_an_optimizer_that_needs_the_loss_gets_it_at_any_weights():
+    """An optimizer that needs the loss gets a loss_and_grad giving the batch's loss and the
+    gradient the model computed, and refusing a wrong number of weights with a ShapeError."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", _Probing(), seed=0)
+    x = np.linspace(-1, 1, 5)
+    history = model.fit(x, 2 * x, epochs=2, verbose=False)
+    assert [v for v, _ in model.optimizer_state] == pytest.approx(history.history["loss"])
+    assert all(same for _, same in model.optimizer_state)
