@@ -433,17 +433,20 @@ def test_a_plugin_layer_using_its_generators_bit_generator_loads(tmp_path, monke
         _registry.reload()
 
 
-def test_a_stored_member_declaring_fewer_bytes_than_it_stores_is_refused(arrays, tmp_path):
-    """A stored (uncompressed) member whose declared size differs from its stored size, here
-    smaller, is refused naming both sizes."""
+@pytest.mark.parametrize("change", [-1, 1], ids=["fewer", "more"])
+def test_a_stored_member_declaring_other_bytes_than_it_stores_is_refused(arrays, tmp_path,
+                                                                        change):
+    """A stored (uncompressed) member whose declared size differs from its stored size, smaller
+    or larger, is refused naming both sizes."""
     data = _write(tmp_path / "s.npz", arrays).read_bytes()
     with zipfile.ZipFile(tmp_path / "s.npz") as z:
         first = z.infolist()[0]
+    declared = first.file_size + change
     entry = _central_entries(data)[0]
-    data = data[:entry + 24] + struct.pack("<I", first.file_size - 1) + data[entry + 28:]
-    path = tmp_path / "fewer.npz"
+    data = data[:entry + 24] + struct.pack("<I", declared) + data[entry + 28:]
+    path = tmp_path / "other.npz"
     path.write_bytes(data)
-    assert (f"its member {first.filename} declares {first.file_size - 1} bytes from "
+    assert (f"its member {first.filename} declares {declared} bytes from "
             f"{first.compress_size}") in _refusal(path)
 
 
