@@ -145,12 +145,15 @@ def test_validation_data_of_several_features_is_scored():
     assert len(history.history["val_loss"]) == 2
 
 
-def test_validation_targets_of_another_shape_are_refused_before_training():
-    """validation_data whose targets differ in per-sample shape from y is a DataError."""
-    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
-    x, y = np.ones((4, 2)), np.ones((4, 1))
+@pytest.mark.parametrize(("outputs", "val_outputs"), [(1, 2), (2, 1)])
+def test_validation_targets_of_another_shape_are_refused_before_training(outputs, val_outputs):
+    """validation_data whose targets have more or fewer outputs per sample than y is a
+    DataError, before anything is built."""
+    model = dg.Model([{"type": "dense", "units": outputs}], "mse", "sgd", seed=0)
+    x, y = np.ones((4, 2)), np.ones((4, outputs))
+    val = (np.ones((3, 2)), np.ones((3, val_outputs)))
     with pytest.raises(dg.DataError, match="must have the shapes of the training data"):
-        model.fit(x, y, validation_data=(np.ones((3, 2)), np.ones((3, 2))), verbose=False)
+        model.fit(x, y, validation_data=val, verbose=False)
     assert not model.built
 
 
@@ -321,3 +324,39 @@ def test_an_optimizer_that_needs_the_loss_gets_it_at_any_weights():
     history = model.fit(x, 2 * x, epochs=2, verbose=False)
     assert [v for v, _ in model.optimizer_state] == pytest.approx(history.history["loss"])
     assert all(same for _, same in model.optimizer_state)
+
+
+def test_a_log_loss_clipping_finer_than_the_default_still_clips():
+    """Log-loss with an eps below the default (1e-12) clips a saturated output at eps, as
+    documented, rather than reading the exact loss from the logits."""
+    model = dg.Model([{"type": "dense", "units": 1, "activation": "sigmoid"}],
+                     {"type": "logloss", "eps": 1e-12}, "sgd", seed=0, input_shape=[1])
+    model.set_weights([np.array([[100.0]]), np.array([0.0])])
+    loss = model.evaluate(np.array([[1.0]]), np.array([[0.0]]))
+    assert loss == pytest.approx(-np.log(1e-12), rel=1e-6)
+
+
+@attrs.define(frozen=True)
+class _OneNumber(dg.Optimizer):
+    """A broken flat optimizer: its update is a single number instead of a weight vector."""
+
+    name = "one_number"
+    flat_weights = True
+
+    def init(self, params: Sequence[np.ndarray]) -> Any:
+        return None
+
+    def update(self, grads: Sequence[np.ndarray], state: Any,
+               params: Sequence[np.ndarray]) -> tuple[list[Any], Any]:
+        return [np.float64(0.5)], state
+
+
+def test_an_update_of_the_wrong_shape_stops_training_and_keeps_the_weights():
+    """An optimizer update that is not one weight per parameter stops fit with
+    NonFiniteLossError and leaves the weights as they were (never broadcast into them)."""
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", _OneNumber(), seed=0,
+                     input_shape=[2])
+    before = model.get_weights()
+    with pytest.raises(dg.NonFiniteLossError, match="a step produced"):
+        model.fit(np.ones((3, 2)), np.ones((3, 2)), epochs=1, verbose=False)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
