@@ -541,3 +541,20 @@ def test_a_member_compressed_otherwise_than_stored_or_deflated_is_refused(arrays
     path = tmp_path / "method.npz"
     path.write_bytes(data)
     assert f"its member weight_0.npy is compressed by method {method}" in _refusal(path)
+
+
+def test_a_member_shorter_than_the_npy_magic_is_refused(arrays, tmp_path):
+    """A weight of 7 bytes, the .npy magic and version without the rest, is refused as not an
+    .npy array dualgrad reads."""
+    source = _write(tmp_path / "s.npz", arrays)
+    path = _with_member(source, tmp_path / "m.npz", "weight_0.npy", b"\x93NUMPY\x01")
+    assert "its weight_0 is not an .npy array of a version dualgrad reads" in _refusal(path)
+
+
+def test_a_member_ending_inside_its_header_text_is_refused(arrays, tmp_path):
+    """A weight whose .npy header text stops before the length it declares is refused as
+    ending inside its header."""
+    source = _write(tmp_path / "s.npz", arrays)
+    content = b"\x93NUMPY\x01\x00" + struct.pack("<H", 118) + b"{'descr': '<f8', "
+    path = _with_member(source, tmp_path / "t.npz", "weight_0.npy", content)
+    assert "its weight_0 ends inside its header" in _refusal(path)
