@@ -360,3 +360,12 @@ def test_an_update_of_the_wrong_shape_stops_training_and_keeps_the_weights():
     with pytest.raises(dg.NonFiniteLossError, match="a step produced"):
         model.fit(np.ones((3, 2)), np.ones((3, 2)), epochs=1, verbose=False)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
+@pytest.mark.parametrize("rows", [2, 4])
+def test_other_numbers_of_samples_in_x_and_y_are_named(rows):
+    """x and y with different numbers of samples, y's more or fewer, is a DataError naming
+    both counts."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match=f"x has 3 rows but y has {rows}"):
+        model.fit(np.ones((3, 2)), np.ones((rows, 1)), verbose=False)
