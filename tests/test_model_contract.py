@@ -204,6 +204,7 @@ def test_a_model_of_layers_without_weights_builds_and_predicts():
     model = dg.Model([_Double()], "mse", "sgd", seed=0, input_shape=[2])
     assert model.num_params == 0 and model.get_weights() == []
     assert model.predict(np.ones((3, 2))).tolist() == [[2.0, 2.0]] * 3
+    assert model.gradient(np.ones((3, 2)), np.ones((3, 2))) == []
 
 
 def test_log_loss_assigned_later_reads_a_sigmoid_output_from_its_logits():
@@ -369,3 +370,26 @@ def test_other_numbers_of_samples_in_x_and_y_are_named(rows):
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
     with pytest.raises(dg.DataError, match=f"x has 3 rows but y has {rows}"):
         model.fit(np.ones((3, 2)), np.ones((rows, 1)), verbose=False)
+
+
+def test_validation_data_without_targets_is_refused():
+    """validation_data whose targets are None is a DataError, not an AttributeError."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    x, y = np.ones((4, 2)), np.ones((4, 1))
+    with pytest.raises(dg.DataError, match="must have the shapes of the training data"):
+        model.fit(x, y, validation_data=(x, None), verbose=False)
+
+
+def test_the_chunk_plan_never_changes_what_is_learned():
+    """Training in one pass, or with a memory budget allowing one direction a pass, on
+    shuffled or fixed batches, ends at the same weights."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 2))
+    layers = [{"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dense", "units": 2}]
+    for shuffle in (False, True):
+        ends = []
+        for budget in (None, 1):
+            model = dg.Model(layers, "mse", "adam", seed=0, memory_budget=budget)
+            model.fit(x, y, epochs=3, batch_size=4, shuffle=shuffle, verbose=False)
+            ends.append(model.get_weights())
+        assert all(np.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(*ends))
