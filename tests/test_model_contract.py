@@ -393,3 +393,63 @@ def test_the_chunk_plan_never_changes_what_is_learned():
             model.fit(x, y, epochs=3, batch_size=4, shuffle=shuffle, verbose=False)
             ends.append(model.get_weights())
         assert all(np.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(*ends))
+
+
+def test_a_non_finite_input_names_its_first_row():
+    """x with a NaN is a DataError naming the first row holding one (not its column)."""
+    x = np.ones((4, 2))
+    x[2, 0] = np.nan
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match=r"the first in row 2 \(counting from 0\)"):
+        model.fit(x, np.ones((4, 1)), verbose=False)
+
+
+def test_targets_of_another_shape_are_named_before_building():
+    """y with two outputs per sample for a model predicting one is a DataError naming both
+    shapes, and the model stays unbuilt."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match=r"predicts \(1,\) per sample; y has \(2,\)"):
+        model.fit(np.ones((3, 2)), np.ones((3, 2)), verbose=False)
+    assert not model.built
+
+
+def test_validation_data_of_three_parts_is_refused():
+    """validation_data of three parts is a DataError asking for a pair."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    x, y = np.ones((4, 2)), np.ones((4, 1))
+    with pytest.raises(dg.DataError, match=r"must be a pair \(x_val, y_val\)"):
+        model.fit(x, y, validation_data=(x, y, y), verbose=False)
+
+
+@attrs.define(frozen=True)
+class _Unused(dg.Layer):
+    """A layer with a weight its output ignores: twice its input."""
+
+    name = "unused"
+
+    def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
+        return [np.ones(3)]
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+    def __call__(self, params: Sequence[Any], x: Any) -> Any:
+        return 2 * x
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_weights_the_loss_ignores_have_a_zero_gradient_in_any_chunking(budget):
+    """Weights the output does not depend on get a zero gradient, in one pass or one direction
+    a pass."""
+    model = dg.Model([{"type": "dense", "units": 1}, _Unused()], "mse", "sgd", seed=0,
+                     input_shape=[2], memory_budget=budget)
+    grads = model.gradient(np.ones((3, 2)), np.zeros((3, 1)))
+    assert grads[2].tolist() == [0.0, 0.0, 0.0] and grads[0].any()
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_a_model_whose_loss_ignores_every_weight_has_a_zero_gradient(budget):
+    """A model whose output depends on no weight has a zero gradient, in any chunking."""
+    model = dg.Model([_Unused()], "mse", "sgd", seed=0, input_shape=[2], memory_budget=budget)
+    (grad,) = model.gradient(np.ones((3, 2)), np.zeros((3, 2)))
+    assert grad.tolist() == [0.0, 0.0, 0.0]
