@@ -205,6 +205,8 @@ def test_a_model_of_layers_without_weights_builds_and_predicts():
     assert model.num_params == 0 and model.get_weights() == []
     assert model.predict(np.ones((3, 2))).tolist() == [[2.0, 2.0]] * 3
     assert model.gradient(np.ones((3, 2)), np.ones((3, 2))) == []
+    model.set_weights([])
+    assert model.num_params == 0
 
 
 def test_log_loss_assigned_later_reads_a_sigmoid_output_from_its_logits():
@@ -453,3 +455,17 @@ def test_a_model_whose_loss_ignores_every_weight_has_a_zero_gradient(budget):
     model = dg.Model([_Unused()], "mse", "sgd", seed=0, input_shape=[2], memory_budget=budget)
     (grad,) = model.gradient(np.ones((3, 2)), np.zeros((3, 2)))
     assert grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_a_repaired_gradient_of_weights_the_loss_ignores_is_zero(budget):
+    """In a gradient that needs the zero-tangent repair, weights the output ignores get zero,
+    in one pass or one direction a pass."""
+    layers = [{"type": "dense", "units": 2, "initializer": "zeros"},
+              {"type": "dense", "units": 1, "activation": "sqrt", "initializer": "zeros",
+               "use_bias": False}, _Unused()]
+    model = dg.Model(layers, "mse", "sgd", seed=0, input_shape=[2], memory_budget=budget)
+    with np.errstate(divide="ignore"):  # sqrt's slope at 0
+        grads = model.gradient(np.array([[1.0, 2.0]]), np.array([[1.0]]))
+    assert [g.tolist() for g in grads] == [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0], [[0.0], [0.0]],
+                                           [0.0, 0.0, 0.0]]
