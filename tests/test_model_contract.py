@@ -469,3 +469,18 @@ def test_a_repaired_gradient_of_weights_the_loss_ignores_is_zero(budget):
         grads = model.gradient(np.array([[1.0, 2.0]]), np.array([[1.0]]))
     assert [g.tolist() for g in grads] == [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0], [[0.0], [0.0]],
                                            [0.0, 0.0, 0.0]]
+
+
+def test_a_weight_of_a_smaller_shape_is_refused_by_set_weights():
+    """set_weights with a weight smaller than its place is a ShapeError naming both shapes."""
+    model = dg.Model([{"type": "dense", "units": 3}], "mse", "sgd", seed=0, input_shape=[2])
+    kernel, _ = model.get_weights()
+    with pytest.raises(dg.ShapeError, match=r"weight 1 must have shape \(3,\), got \(2,\)"):
+        model.set_weights([kernel, np.zeros(2)])
+
+
+def test_building_a_built_model_for_other_samples_is_refused():
+    """build with another sample shape than a built model's is a ShapeError naming both."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.ShapeError, match=r"takes samples of shape \(2,\), got \(3,\)"):
+        model.build((3,))
