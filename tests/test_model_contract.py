@@ -484,3 +484,37 @@ def test_building_a_built_model_for_other_samples_is_refused():
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
     with pytest.raises(dg.ShapeError, match=r"takes samples of shape \(2,\), got \(3,\)"):
         model.build((3,))
+
+
+def test_x_of_no_samples_is_refused_whatever_its_features():
+    """x of zero samples (shape (0, 2)) is a DataError saying it is empty."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match="x is empty; give at least one sample"):
+        model.predict(np.ones((0, 2)))
+
+
+def test_targets_with_fewer_outputs_than_predicted_are_refused():
+    """y with one output per sample for a model predicting two is a DataError, not broadcast
+    into the loss."""
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.DataError, match=r"predicts \(2,\) per sample; y has \(1,\)"):
+        model.fit(np.ones((3, 2)), np.ones((3, 1)), verbose=False)
+
+
+def test_a_full_batch_is_the_same_batch_shuffled_or_not():
+    """With every sample in one batch, shuffle changes nothing: the same weights, bit for bit."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(50, 3)), rng.normal(size=(50, 1))
+    ends = []
+    for shuffle in (False, True):
+        model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+        model.fit(x, y, epochs=3, shuffle=shuffle, verbose=False)
+        ends.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*ends))
+
+
+def test_fgd_on_weights_the_loss_ignores_leaves_them_as_they_were():
+    """fgd on a model whose output depends on no weight steps along a zero gradient."""
+    model = dg.Model([_Unused()], "mse", "fgd", seed=0, input_shape=[2])
+    model.fit(np.ones((3, 2)), np.zeros((3, 2)), epochs=2, verbose=False)
+    assert model.get_weights()[0].tolist() == [1.0, 1.0, 1.0]
