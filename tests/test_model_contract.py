@@ -90,12 +90,12 @@ class _SlowMSE(dg.MeanSquaredError):
 
 @pytest.mark.parametrize(("epochs", "drawn"), [(9, False), (10, True)])
 def test_a_progress_bar_is_drawn_on_a_terminal_from_ten_epochs(monkeypatch, epochs, drawn):
-    """A verbose fit draws a progress bar on a terminal when it runs 10 epochs or more, and
-    advances it epoch by epoch with the loss; a shorter fit stays quiet."""
+    """A fit (verbose by default) draws a progress bar on a terminal when it runs 10 epochs or
+    more, and advances it epoch by epoch with the loss; a shorter fit stays quiet."""
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     model = dg.Model([{"type": "dense", "units": 1}], _SlowMSE(), "sgd", seed=0)
-    model.fit(np.ones((2, 1)), np.ones((2, 1)), epochs=epochs, verbose=True)
+    model.fit(np.ones((2, 1)), np.ones((2, 1)), epochs=epochs)  # verbose by default
     text = terminal.getvalue()
     assert ("epochs" in text) == drawn
     assert bool(re.search(r"\b([1-9]|10)/10 .*loss=", text)) == drawn
@@ -518,3 +518,43 @@ def test_fgd_on_weights_the_loss_ignores_leaves_them_as_they_were():
     model = dg.Model([_Unused()], "mse", "fgd", seed=0, input_shape=[2])
     model.fit(np.ones((3, 2)), np.zeros((3, 2)), epochs=2, verbose=False)
     assert model.get_weights()[0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_log_loss_given_the_default_eps_explicitly_reads_the_logits():
+    """Log-loss configured with eps=1e-7, the default, given explicitly, reads a sigmoid output
+    from its logits as the default does (no clipping at a saturated output)."""
+    layers = [{"type": "dense", "units": 1, "activation": "sigmoid"}]
+    model = dg.Model(layers, {"type": "logloss", "eps": float("1e-7")}, "sgd", seed=0,
+                     input_shape=[1])
+    model.set_weights([np.array([[100.0]]), np.array([0.0])])
+    assert model.evaluate(np.array([[1.0]]), np.array([[0.0]])) == pytest.approx(100.0)
+
+
+def test_a_single_name_is_not_a_list_of_layers():
+    """layers given as one name rather than a list is a ConfigError asking for a list."""
+    with pytest.raises(dg.ConfigError, match="layers must be a non-empty list"):
+        dg.Model("dense", "mse", "sgd")
+
+
+def test_built_model_targets_with_fewer_outputs_are_refused():
+    """y with one output per sample for a built model predicting two is a DataError."""
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", "sgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.DataError, match=r"predicts \(2,\) per sample; y has \(1,\)"):
+        model.evaluate(np.ones((3, 2)), np.ones((3, 1)))
+
+
+def test_a_weight_that_is_no_number_is_refused_by_set_weights():
+    """set_weights with a weight of text is a DataError saying it is not numbers."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
+    with pytest.raises(dg.DataError, match="weight 0 is not an array of numbers"):
+        model.set_weights(["abc", np.zeros(1)])
+
+
+def test_shuffled_mini_batches_cover_every_sample_each_epoch():
+    """An epoch of shuffled mini-batches reports the loss over every sample: with a learning
+    rate too small to move the weights, the model's loss on all of x."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", {"type": "sgd", "lr": 1e-300},
+                     seed=0)
+    x = np.arange(10.0)
+    history = model.fit(x, -x, epochs=2, batch_size=3, shuffle=True, verbose=False)
+    assert history.history["loss"] == pytest.approx([model.evaluate(x, -x)] * 2, rel=1e-12)
