@@ -313,8 +313,9 @@ class _Probing(dg.Optimizer):
     def update(self, grads: Sequence[np.ndarray], state: Any, params: Sequence[np.ndarray],
                loss_and_grad: Any = None) -> tuple[list[np.ndarray], Any]:
         value, (grad,) = loss_and_grad(params)
-        with pytest.raises(dg.ShapeError, match="takes 2 weights in all, got 3"):
-            loss_and_grad([np.zeros(3)])
+        for wrong in (1, 3):
+            with pytest.raises(dg.ShapeError, match=f"takes 2 weights in all, got {wrong}"):
+                loss_and_grad([np.zeros(wrong)])
         state.append((value, np.array_equal(grad, grads[0])))
         return [params[0] - 0.1 * grad], state
 
@@ -558,3 +559,36 @@ def test_shuffled_mini_batches_cover_every_sample_each_epoch():
     x = np.arange(10.0)
     history = model.fit(x, -x, epochs=2, batch_size=3, shuffle=True, verbose=False)
     assert history.history["loss"] == pytest.approx([model.evaluate(x, -x)] * 2, rel=1e-12)
+
+
+@attrs.define(frozen=True)
+class _ProbingArrays(dg.Optimizer):
+    """SGD over the weight arrays that asks the model for the loss and gradient at them."""
+
+    name = "probing_arrays"
+    needs_loss = True
+
+    def init(self, params: Sequence[np.ndarray]) -> Any:
+        return []
+
+    def update(self, grads: Sequence[np.ndarray], state: Any, params: Sequence[np.ndarray],
+               loss_and_grad: Any = None) -> tuple[list[np.ndarray], Any]:
+        _, probed = loss_and_grad(params)
+        state.append(all(np.array_equal(a, b) for a, b in zip(probed, grads)))
+        return [w - 0.1 * g for w, g in zip(params, probed)], state
+
+
+def test_an_optimizer_over_arrays_that_needs_the_loss_gets_it_as_arrays():
+    """An optimizer working on weight arrays (not flat) gets a loss_and_grad taking and giving
+    arrays shaped like the weights, the gradient the model computed."""
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", _ProbingArrays(), seed=0)
+    model.fit(np.ones((3, 2)), np.zeros((3, 2)), epochs=2, verbose=False)
+    assert model.optimizer_state == [True, True]
+
+
+def test_a_model_of_more_than_256_weight_arrays_takes_its_weights_back():
+    """set_weights takes back the 260 arrays get_weights gives for 130 dense layers."""
+    model = dg.Model([{"type": "dense", "units": 1}] * 130, "mse", "sgd", seed=0,
+                     input_shape=[1])
+    model.set_weights(model.get_weights())
+    assert len(model.get_weights()) == 260
