@@ -98,7 +98,9 @@ def test_a_progress_bar_is_drawn_on_a_terminal_from_ten_epochs(monkeypatch, epoc
     model.fit(np.ones((2, 1)), np.ones((2, 1)), epochs=epochs)  # verbose by default
     text = terminal.getvalue()
     assert ("epochs" in text) == drawn
-    assert bool(re.search(r"\b([1-9]|10)/10 .*loss=", text)) == drawn
+    assert bool(re.search(r"\b10/10 .*loss=", text)) == drawn  # one step of the bar an epoch
+    assert not re.search(r"\b(1[1-9]|[2-9][0-9])/10\b", text)
+    assert text.endswith("\r") == drawn  # and the bar is cleared when fit ends
 
 
 def test_a_gradient_whose_only_infinite_slope_meets_zero_tangents_trains():
