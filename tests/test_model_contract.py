@@ -594,3 +594,12 @@ def test_a_model_of_more_than_256_weight_arrays_takes_its_weights_back():
                      input_shape=[1])
     model.set_weights(model.get_weights())
     assert len(model.get_weights()) == 260
+
+
+@pytest.mark.parametrize("batch_size", [2.5, True])
+def test_a_batch_size_that_is_no_int_is_refused(batch_size):
+    """batch_size of a float or a bool is a ConfigError naming it, before training."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    with pytest.raises(dg.ConfigError, match="batch_size must be a positive int or None"):
+        model.fit(np.ones((4, 1)), np.ones((4, 1)), batch_size=batch_size, verbose=False)
+    assert not model.built
