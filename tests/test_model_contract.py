@@ -348,19 +348,21 @@ class _OneNumber(dg.Optimizer):
 
     name = "one_number"
     flat_weights = True
+    scalar: bool = True
 
     def init(self, params: Sequence[np.ndarray]) -> Any:
         return None
 
     def update(self, grads: Sequence[np.ndarray], state: Any,
                params: Sequence[np.ndarray]) -> tuple[list[Any], Any]:
-        return [np.float64(0.5)], state
+        return [np.float64(0.5) if self.scalar else np.append(params[0], 0.5)], state
 
 
-def test_an_update_of_the_wrong_shape_stops_training_and_keeps_the_weights():
-    """An optimizer update that is not one weight per parameter stops fit with
-    NonFiniteLossError and leaves the weights as they were (never broadcast into them)."""
-    model = dg.Model([{"type": "dense", "units": 2}], "mse", _OneNumber(), seed=0,
+@pytest.mark.parametrize("scalar", [True, False], ids=["one-number", "one-too-many"])
+def test_an_update_of_the_wrong_shape_stops_training_and_keeps_the_weights(scalar):
+    """An optimizer update that is not one weight per parameter (a single number, or one too
+    many) stops fit with NonFiniteLossError and leaves the weights as they were."""
+    model = dg.Model([{"type": "dense", "units": 2}], "mse", _OneNumber(scalar), seed=0,
                      input_shape=[2])
     before = model.get_weights()
     with pytest.raises(dg.NonFiniteLossError, match="a step produced"):
@@ -482,11 +484,14 @@ def test_a_weight_of_a_smaller_shape_is_refused_by_set_weights():
         model.set_weights([kernel, np.zeros(2)])
 
 
-def test_building_a_built_model_for_other_samples_is_refused():
-    """build with another sample shape than a built model's is a ShapeError naming both."""
+@pytest.mark.parametrize("features", [1, 3])
+def test_building_a_built_model_for_other_samples_is_refused(features):
+    """build with another sample shape than a built model's, smaller or larger, is a
+    ShapeError naming both."""
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2])
-    with pytest.raises(dg.ShapeError, match=r"takes samples of shape \(2,\), got \(3,\)"):
-        model.build((3,))
+    with pytest.raises(dg.ShapeError,
+                       match=rf"takes samples of shape \(2,\), got \({features},\)"):
+        model.build((features,))
 
 
 def test_x_of_no_samples_is_refused_whatever_its_features():
@@ -603,3 +608,10 @@ def test_a_batch_size_that_is_no_int_is_refused(batch_size):
     with pytest.raises(dg.ConfigError, match="batch_size must be a positive int or None"):
         model.fit(np.ones((4, 1)), np.ones((4, 1)), batch_size=batch_size, verbose=False)
     assert not model.built
+
+
+def test_fit_runs_one_epoch_by_default():
+    """fit without epochs runs one epoch."""
+    model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
+    history = model.fit(np.ones((2, 1)), np.ones((2, 1)), verbose=False)
+    assert history.epoch == [0]
