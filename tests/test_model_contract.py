@@ -405,9 +405,9 @@ def test_the_chunk_plan_never_changes_what_is_learned():
 def test_a_non_finite_input_names_its_first_row():
     """x with a NaN is a DataError naming the first row holding one (not its column)."""
     x = np.ones((4, 2))
-    x[2, 0] = np.nan
+    x[2, 0] = x[3, 1] = np.nan
     model = dg.Model([{"type": "dense", "units": 1}], "mse", "sgd", seed=0)
-    with pytest.raises(dg.DataError, match=r"the first in row 2 \(counting from 0\)"):
+    with pytest.raises(dg.DataError, match=r"2 NaN .* the first in row 2 \(counting from 0\)"):
         model.fit(x, np.ones((4, 1)), verbose=False)
 
 
