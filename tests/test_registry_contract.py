@@ -174,8 +174,6 @@ def test_a_plugin_whose_hook_pluggy_refuses_is_skipped(installed):
     assert dg.primitive("exp") is dg.exp
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="BUG: a third-party entry point "
-                   "named 'builtin' ends registry loading with pluggy's ValueError")
 def test_an_entry_point_named_builtin_is_skipped(installed):
     """A third-party entry point named 'builtin' is skipped with a PluginWarning; the built-in
     plugin and everything else keep working."""

@@ -166,12 +166,17 @@ class Trainer:
                 "last weights whose loss was finite. Lower the learning rate or check the "
                 "data's scale")
         new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
-        finite = _finite(new_flat, flat.shape)
+        if new_flat.shape != flat.shape:
+            raise ShapeError(
+                f"the optimizer {opt!r} returned {new_flat.size} new weight value(s) for "
+                f"{flat.size} weights; training stopped and the model keeps its weights. An "
+                "optimizer's update must return one array per weight array, of its shape")
+        finite = _finite(new_flat)
         if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
             # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
             value, grad = engine.value_and_gradient(weights, x, y, repair=True)
             new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
-            finite = _finite(new_flat, flat.shape)
+            finite = _finite(new_flat)
         if not finite:
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
@@ -237,11 +242,10 @@ def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
 _NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
 
 
-def _finite(new_flat: np.ndarray, shape: tuple[int, ...]) -> bool:
-    """Whether an update gave finite weights of the right shape: a finite sum of squares means
-    finite weights, unless the sum itself overflowed (then look closer)."""
-    return new_flat.shape == shape and (math.isfinite(new_flat.dot(new_flat))
-                                        or bool(np.isfinite(new_flat).all()))
+def _finite(new_flat: np.ndarray) -> bool:
+    """Whether an update gave finite weights: a finite sum of squares means finite weights,
+    unless the sum itself overflowed (then look closer)."""
+    return math.isfinite(new_flat.dot(new_flat)) or bool(np.isfinite(new_flat).all())
 
 
 def _progress(epochs: int, verbose: bool) -> Any:
