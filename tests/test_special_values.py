@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -306,3 +307,32 @@ def test_a_primitive_with_only_a_jvp_survives_a_repairing_pass() -> None:
     with infinite_slopes():
         g = dg.grad(lambda v: dg.sum(cube(v)) + dg.sum(dg.sqrt(v)))(np.array([0.0, 1.0, 4.0]))
     np.testing.assert_array_equal(g, [np.inf, 3.5, 48.25])
+
+
+@attrs.define(frozen=True)
+class _LineSearchProbe(dg.Optimizer):
+    """An optimizer that asks the model for the loss and gradient (as a line search does) and
+    keeps what it got; its update leaves the weights as they are."""
+
+    name = "line_search_probe"
+    needs_loss = True
+    flat_weights = True
+
+    def init(self, params: Any) -> Any:
+        return ()
+
+    def update(self, grads: Any, state: Any, params: Any, loss_and_grad: Any = None) -> Any:
+        return [params[0]], (*state, loss_and_grad(params)[1][0])
+
+
+def test_loss_and_grad_for_line_searches_keeps_zero_partials_zero() -> None:
+    """The gradient a line-search optimizer gets through loss_and_grad is repaired as the
+    step's own is: a feature that is always 0 gets slope 0 through a sqrt at 0, not NaN."""
+    model = dg.Model([dg.layer("dense", units=1, activation="sqrt")], "mse",
+                     _LineSearchProbe(), seed=0, input_shape=[2])
+    model.set_weights([np.zeros((2, 1)), np.zeros(1)])
+    x = np.array([[1.0, 0.0], [2.0, 0.0]])
+    with infinite_slopes():
+        model.fit(x, np.ones(2), epochs=1, verbose=False)
+    (grad,) = model.optimizer_state
+    assert grad[1] == 0.0 and grad[0] == -np.inf

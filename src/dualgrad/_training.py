@@ -223,6 +223,8 @@ class Trainer:
                 raise ShapeError(f"loss_and_grad takes {weights.size} weights in all, got "
                                  f"{flat.size}")
             value, grad = engine.value_and_gradient(weights, x, y, flat)
+            if math.isfinite(value) and np.isnan(grad).any():  # see _zeros, as in `step`
+                value, grad = engine.value_and_gradient(weights, x, y, flat, repair=True)
             return value, [grad] if flat_form else weights.arrays(grad)
 
         return loss_and_grad
