@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -20,52 +20,31 @@ import pytest
 
 import dualgrad as dg
 from dualgrad import _registry
-
-ENV = ("DUALGRAD_NO_PLUGINS", "DUALGRAD_DISABLE_PLUGINS", "DUALGRAD_STRICT_PLUGINS")
-GROUP = "dualgrad"
-
-
-def _reload() -> None:
-    """Load the plugins again, as a new process would."""
-    _registry.reload()
+from test_registry import FakePlugins, plugins  # noqa: F401 - the fixture
 
 
 class Installed:
-    """Entry points installed for one test: `add` announces one, `load` loads them all."""
+    """Entry points installed for one test (through test_registry's fake entry points):
+    `add` announces one whose module defines the given hooks, `load` loads them all."""
 
-    def __init__(self, mp: pytest.MonkeyPatch) -> None:
-        self.mp = mp
-        self.points: list[metadata.EntryPoint] = []
+    def __init__(self, fake: FakePlugins) -> None:
+        self.fake = fake
 
     def add(self, name: str, **hooks: Callable[[], Any]) -> None:
         module = types.ModuleType(f"fake_plugin_{name}")
         for hook_name, fn in hooks.items():
             fn.__name__ = hook_name
             setattr(module, hook_name, dg.hookimpl(fn))
-        self.mp.setitem(sys.modules, module.__name__, module)
-        self.points.append(metadata.EntryPoint(name, module.__name__, GROUP))
+        self.fake.add(name, module)
 
     def load(self) -> None:
         _registry.reload()
 
 
 @pytest.fixture
-def installed() -> Iterator[Installed]:
+def installed(plugins: FakePlugins) -> Installed:  # noqa: F811 - test_registry's fixture
     """Fake plugins for one test; the real registry is loaded again afterwards."""
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ENV:
-            mp.delenv(var, raising=False)
-        fake = Installed(mp)
-        real = metadata.entry_points
-
-        def entry_points(**params: Any) -> Any:
-            if params.get("group") == GROUP:
-                return list(fake.points)
-            return real(**params)
-
-        mp.setattr(metadata, "entry_points", entry_points)
-        yield fake
-    _reload()
+    return Installed(plugins)
 
 
 def _unary(name: str, scale: float, implements: Any = None) -> dg.Primitive:
