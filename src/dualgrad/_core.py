@@ -31,7 +31,7 @@ from . import _zeros
 from ._errors import DualgradTypeError, ShapeError
 from ._zeros import REPAIRING as _REPAIRING
 
-__all__ = ["Primitive", "Variable", "align", "install_numpy_dispatch", "new_tag",
+__all__ = ["Primitive", "Variable", "align", "install_box", "install_numpy_dispatch", "new_tag",
            "provide_compact_rules", "provide_operators"]
 
 _next_tag = itertools.count(1).__next__
@@ -84,6 +84,20 @@ def install_numpy_dispatch(ufunc: Callable[..., Any], function: Callable[..., An
     """Route ``Variable.__array_ufunc__`` to ``ufunc(fn, method, inputs, kwargs)`` and
     ``__array_function__`` to ``function(fn, args, kwargs)``."""
     _numpy.ufunc, _numpy.function = ufunc, function
+
+
+# Array-like types of the layers above that stand for arrays of a recorded program (the trace's
+# `Tracer`), each with its recorder: a primitive applied to one of them (and to no Variable of a
+# differentiation) hands the application to ``record(primitive, args, params)``. A Variable may
+# hold them as value or tangent; the primitive then runs its reference rules on them.
+_BOXES: dict[type, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
+
+
+def install_box(cls: type, record: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
+                ) -> None:
+    """Make primitives applied to instances of `cls` call ``record(primitive, args, params)``."""
+    _BOXES[cls] = record
+
 
 # Whether grad, jacobian and hessian seed their inputs as compact unit seeds (see `_Rows`);
 # False seeds dense arrays, and every tangent stays dense (the tests compare both).
@@ -600,7 +614,7 @@ class Primitive:
                         elif a.tag != tag or t.shape[0] != directions:
                             break
                     a = a.value
-                    if type(a) is Variable:
+                    if type(a) is not np.ndarray:  # an outer Variable, or a recorded array
                         break
                 elif ta is np.ndarray:
                     if a.dtype.kind != "f":
@@ -628,6 +642,7 @@ class Primitive:
         # The hot path: find the innermost differentiation among the arguments, checking on
         # the way that each is something NumPy can compute with.
         tag = -1
+        box = None
         for a in args:
             ta = type(a)
             if ta is np.ndarray:
@@ -636,10 +651,14 @@ class Primitive:
             elif ta is Variable:
                 if a.tag > tag and a._tangent is not None:
                     tag = a.tag
+            elif ta in _BOXES:
+                box = ta
             elif ta not in _PLAIN_SCALARS:
                 return self(*self._checked(args), **params)
         if tag >= 0:
             return self._apply(tag, args, params)
+        if box is not None and not any(type(a) is Variable for a in args):
+            return _BOXES[box](self, args, params)
         for a in args:
             if type(a) is Variable:
                 # Variables in, a Variable out, even a constant one: the blog reads `.value`
@@ -659,6 +678,8 @@ class Primitive:
                 if type(a) is not Variable:
                     a = Variable._make(a.value, a._tangent, a.tag)
                 floats.append(a.primal().dtype)
+            elif type(a) in _BOXES:
+                floats.append(a.dtype)
             elif type(a) is not float and type(a) is not int:  # Python's numbers stay weak
                 a = _as_real(a, f"{self.name} (argument {i}, with {_describe(args)})")
                 if a.dtype.kind == "f":
@@ -806,9 +827,9 @@ class Primitive:
         # The value: the primals at this level, which may still be Variables of outer levels.
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
-        nested = False
+        nested = False  # an outer Variable or a recorded array among the primals
         for a in primals:
-            if type(a) is Variable:
+            if type(a) is Variable or type(a) in _BOXES:
                 nested = True
                 break
         if tag not in _REPAIRING:
@@ -1051,7 +1072,7 @@ def _check_contribution(name: str, which: str, c: Any, full: tuple[int, ...],
     """Raise unless `c` is a well-formed contribution to a tangent of shape `full`, ``(T,
     *out.shape)`` (see `Primitive`). `which` says whose it is ("the rule for argument 0")."""
     shape: tuple[int, ...] = ()  # a number's: a contribution with no axes at all
-    if isinstance(c, (np.ndarray, Variable)):
+    if isinstance(c, (np.ndarray, Variable, *_BOXES)):
         shape = tuple(c.shape)
         if shape == full or (
                 elementwise and len(shape) == len(full) and shape[0] == full[0]
@@ -1064,7 +1085,8 @@ def _check_contribution(name: str, which: str, c: Any, full: tuple[int, ...],
     why = (f"the direction axis T={full[0]} first, then the output's shape {full[1:]}"
            + ("; an elementwise rule may leave axes after T at length 1"
               if elementwise else ""))
-    if not isinstance(c, (np.ndarray, Variable, float, int, np.number)) or isinstance(c, bool):
+    if not isinstance(c, (np.ndarray, Variable, *_BOXES, float, int, np.number)) \
+            or isinstance(c, bool):
         raise DualgradTypeError(
             f"primitive {name!r}: {which} returned "
             f"{'None' if c is None else 'a ' + _type_name(c)}, not an array; expected a float "
