@@ -16,7 +16,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dualgrad"
 
-LAYERS = ("core", "primitives", "numpy", "transforms", "registry", "nn", "cli")
+LAYERS = ("core", "primitives", "trace", "numpy", "transforms", "registry", "nn", "cli")
 
 # module (relative to dualgrad; "" is the package itself) -> its layer
 TABLE = {
@@ -37,6 +37,8 @@ TABLE = {
     "primitives.shaping": "primitives",
     "primitives.softmax": "primitives",
     "primitives.trigonometric": "primitives",
+    # trace: recorded programs of primitive equations, replayed and folded
+    "_trace": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
     "_dispatch": "numpy",
@@ -51,6 +53,7 @@ TABLE = {
     "_primitive_kind": "registry",
     # nn: layers, losses, optimizers, callbacks and the Model, split by concern
     "_config": "nn",
+    "_programs": "nn",
     "_toml": "nn",
     "layers": "nn",
     "layers.base": "nn",

@@ -81,7 +81,10 @@ class _Terminal(io.StringIO):
 
 
 class _SlowMSE(dg.MeanSquaredError):
-    """Mean squared error that takes a while, so that a progress bar redraws every epoch."""
+    """Mean squared error that takes a while, so that a progress bar redraws every epoch (at
+    every step: its Python has an effect, so the step is not recorded and replayed)."""
+
+    traceable = False
 
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
         time.sleep(0.12)

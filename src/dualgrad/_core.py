@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 
 from . import _zeros
-from ._errors import DualgradTypeError, ShapeError
+from ._errors import DualgradTypeError, ShapeError, TracingError
 from ._zeros import REPAIRING as _REPAIRING
 
 __all__ = ["Primitive", "Variable", "align", "install_box", "install_numpy_dispatch", "new_tag",
@@ -97,6 +97,15 @@ def install_box(cls: type, record: Callable[[Any, tuple[Any, ...], dict[str, Any
                 ) -> None:
     """Make primitives applied to instances of `cls` call ``record(primitive, args, params)``."""
     _BOXES[cls] = record
+
+
+def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; when an argument is a recorded array, `fn` is recorded whole, as one
+    equation (a kernel that writes into arrays of its own, which recording could not follow)."""
+    for a in args:
+        if type(a) in _BOXES:
+            return _BOXES[type(a)](fn, args, {})
+    return fn(*args)
 
 
 # Whether grad, jacobian and hessian seed their inputs as compact unit seeds (see `_Rows`);
@@ -803,7 +812,7 @@ class Primitive:
             out, tangent = self.jvp(tangents, *primals, **params)  # type: ignore[misc]
         except ValueError as exc:
             raise ShapeError(f"{self.name} cannot combine {_describe(primals)}: {exc}") from exc
-        if type(out) is not np.ndarray:
+        if type(out) is not np.ndarray and type(out) not in _BOXES:
             out = np.asarray(out)
         n = next(t.shape[0] for t in tangents if t is not None)
         tangent = self._fitted(tangent, (n, *out.shape), "its jvp")
@@ -827,14 +836,26 @@ class Primitive:
         # The value: the primals at this level, which may still be Variables of outer levels.
         primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                    else a for a in args]
-        nested = False  # an outer Variable or a recorded array among the primals
+        nested = boxed = False  # an outer Variable, or a recorded array, among the primals
         for a in primals:
-            if type(a) is Variable or type(a) in _BOXES:
+            if type(a) is Variable:
                 nested = True
                 break
+            if type(a) in _BOXES:
+                boxed = True
         if tag not in _REPAIRING:
             if not nested and self.jvp is not None:
-                return self._jvp_fast(tag, args, primals, params)
+                if not boxed:
+                    return self._jvp_fast(tag, args, primals, params)
+                # recorded arrays go through the jvp too, where it can be recorded: its
+                # equations share the value's intermediate results, and those of data alone
+                # fold (see _trace); one that writes in place runs the rules instead (what it
+                # recorded before failing is never read, and the program leaves it out)
+                try:
+                    return self._jvp_fast(tag, args, primals, params)
+                except TracingError:
+                    pass
+            nested = nested or boxed
             out = self(*primals, **params) if nested else self._evaluate(primals, params)
             return self._tangent(tag, args, primals, out, params, False)
         return self._repaired(tag, args, primals, params, nested)
@@ -1072,7 +1093,7 @@ def _check_contribution(name: str, which: str, c: Any, full: tuple[int, ...],
     """Raise unless `c` is a well-formed contribution to a tangent of shape `full`, ``(T,
     *out.shape)`` (see `Primitive`). `which` says whose it is ("the rule for argument 0")."""
     shape: tuple[int, ...] = ()  # a number's: a contribution with no axes at all
-    if isinstance(c, (np.ndarray, Variable, *_BOXES)):
+    if isinstance(c, (np.ndarray, Variable)) or type(c) in _BOXES:
         shape = tuple(c.shape)
         if shape == full or (
                 elementwise and len(shape) == len(full) and shape[0] == full[0]
@@ -1085,7 +1106,7 @@ def _check_contribution(name: str, which: str, c: Any, full: tuple[int, ...],
     why = (f"the direction axis T={full[0]} first, then the output's shape {full[1:]}"
            + ("; an elementwise rule may leave axes after T at length 1"
               if elementwise else ""))
-    if not isinstance(c, (np.ndarray, Variable, *_BOXES, float, int, np.number)) \
+    if not (isinstance(c, (np.ndarray, Variable, float, int, np.number)) or type(c) in _BOXES) \
             or isinstance(c, bool):
         raise DualgradTypeError(
             f"primitive {name!r}: {which} returned "

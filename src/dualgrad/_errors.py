@@ -56,6 +56,11 @@ class MemoryBudgetError(DualgradError, MemoryError):
         return type(self), (str(self), self.needed, self.budget)
 
 
+class TracingError(DualgradError, TypeError):
+    """A function being recorded (see `dualgrad._trace`) read one of the values it records
+    from Python, so its program cannot be replayed; it runs eagerly instead."""
+
+
 class NonFiniteLossError(DualgradError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _seeds, _zeros
 from ._core import Variable, new_tag
+from ._programs import StepPrograms
 from ._weights import Weights
 from .layers import Layer
 from .losses import Loss
@@ -38,6 +39,7 @@ class GradientEngine:
         self._seeds_for: Weights | None = None  # the weights those seeds are laid out for
         self._tail: tuple[Layer, Loss] | None = None
         self._fused_for: tuple[Layer | None, Loss | None] = (None, None)
+        self.programs = StepPrograms(self.loss_of)
         self.loss = loss
         self.memory_budget = memory_budget
 
@@ -67,6 +69,7 @@ class GradientEngine:
     def memory_budget(self, value: int) -> None:
         self._memory_budget = int(value)
         self._chunks.clear()
+        self.programs.clear()
 
     # ---- the function ------------------------------------------------------------------------
 
@@ -153,17 +156,26 @@ class GradientEngine:
                 for ws, ts in zip(params, tangents)]
 
     def value_and_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
-                           flat: np.ndarray | None = None,
-                           repair: bool = False) -> tuple[float, np.ndarray]:
+                           flat: np.ndarray | None = None, repair: bool = False,
+                           fixed: bool = False) -> tuple[float, np.ndarray]:
         """The loss and its gradient, a flat vector in the weights' layout, at `weights` or at
         the flat vector `flat`. With `repair`, zero tangents stay zero (see `_zeros`; asked
-        for when a gradient comes out NaN, which costs nothing before)."""
+        for when a gradient comes out NaN, which costs nothing before). `fixed` says that x
+        and y are the fit's private batches, the same arrays every epoch (see `_programs`).
+
+        One pass (every weight a direction at once) replays the batch's recorded program;
+        several passes, a repair, and layers that cannot be recorded run eagerly."""
         params = weights.params if flat is None else weights.views(flat)
         total = weights.size
         step = self.chunk_size(weights, x.shape[0])
         if total == 0:  # a model without weights
             return float(self.loss_of(params, x, y)), np.zeros(0)
         if not repair and step >= total:  # one pass: its tangent is the gradient
+            replayed = self.programs.value_and_gradient(
+                weights, (*self.layers, self._loss), x, y, fixed, params, self.memory_budget)
+            if replayed is not None:
+                value, grad = _as_gradient(*replayed)
+                return float(value), grad.reshape(total)
             tag = new_tag()
             value, grad = _value_and_tangent(
                 self.loss_of(self._seeded(weights, 0, total, tag, params), x, y), tag, total)
@@ -198,9 +210,14 @@ class GradientEngine:
 def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.ndarray]:
     """A pass's loss and its tangent along the pass's directions, as float64."""
     if type(out) is Variable and out.tag == tag:
-        tangent = out.tangent
-        if type(tangent) is not np.ndarray or tangent.dtype != np.float64 \
-                or not tangent.flags.writeable:  # (a tangent kept for frozen data is shared)
-            tangent = np.array(tangent, dtype=np.float64)
-        return out.value, tangent
+        return _as_gradient(out.value, out.tangent)
     return out, np.zeros(directions)  # the loss does not depend on these weights
+
+
+def _as_gradient(value: Any, tangent: Any) -> tuple[Any, np.ndarray]:
+    """The loss and its tangent as a float64 array of the caller's own (a folded tangent, or
+    one kept for frozen data, is shared and read-only)."""
+    if type(tangent) is not np.ndarray or tangent.dtype != np.float64 \
+            or not tangent.flags.writeable:
+        tangent = np.array(tangent, dtype=np.float64)
+    return value, tangent

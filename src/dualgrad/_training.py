@@ -10,7 +10,6 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
-from . import _seeds
 from ._errors import ConfigError, NonFiniteLossError, ShapeError
 from ._gradients import GradientEngine
 from ._weights import Weights
@@ -70,6 +69,7 @@ class Trainer:
         self.rng = rng
         self.state: Any = None
         self._state_for: Optimizer | None = None  # the optimizer whose state that is
+        self.fixed = False  # whether the batches are the fit's private, unchanging copies
 
     def reset(self) -> None:
         """Forget the optimizer state: the next step initialises it (a new optimizer)."""
@@ -82,16 +82,18 @@ class Trainer:
         self._optimizer_state(model.optimizer, weights)
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
-        # Batches that come back every epoch (all of x, or fixed slices of it) are frozen
-        # private copies when one pass covers every weight, so that tangents computed from the
-        # data alone (the first layer's seeded tangent) are computed once, not every step.
         batches = None
+        self.fixed = False
         if size == n or not shuffle:
-            frozen = self.engine.worth_freezing(weights, n, size)
-            if frozen:
-                x = _seeds.freeze(x.copy())
-            batches = [(_seeds.freeze(x[i:i + size]) if frozen else x[i:i + size],
-                        y[i:i + size]) for i in range(0, n, size)]
+            # Full-batch training: the data is a private read-only copy, fixed for the step's
+            # recorded program (see `_programs`), when the copy takes little of the budget.
+            # (Unshuffled mini-batches would each need a program of their own, recorded and
+            # kept, to save a copy of columns per step: they share their shape's, as shuffled
+            # ones do.)
+            self.fixed = size == n and x.nbytes + y.nbytes <= self.engine.memory_budget // 8
+            if self.fixed:
+                x, y = _private(x), _private(y)
+            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
         if val is not None:
@@ -136,6 +138,8 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+            self.fixed = False
+            self.engine.programs.release_fixed()
         for cb in hooks:
             cb.on_train_end(model)
         return history
@@ -156,7 +160,7 @@ class Trainer:
         if opt.gradient_estimate == "forward":
             value, grad = engine.forward_gradient(weights, x, y, self.rng)
         else:
-            value, grad = engine.value_and_gradient(weights, x, y)
+            value, grad = engine.value_and_gradient(weights, x, y, fixed=self.fixed)
         flat = weights.flat
         if not math.isfinite(value):
             if self.previous is not None:  # back to the weights whose loss was finite
@@ -222,7 +226,7 @@ class Trainer:
             if flat.shape != weights.flat.shape:
                 raise ShapeError(f"loss_and_grad takes {weights.size} weights in all, got "
                                  f"{flat.size}")
-            value, grad = engine.value_and_gradient(weights, x, y, flat)
+            value, grad = engine.value_and_gradient(weights, x, y, flat, fixed=self.fixed)
             if math.isfinite(value) and np.isnan(grad).any():  # see _zeros, as in `step`
                 value, grad = engine.value_and_gradient(weights, x, y, flat, repair=True)
             return value, [grad] if flat_form else weights.arrays(grad)
@@ -242,6 +246,13 @@ def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
 
 
 _NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
+
+
+def _private(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of `a` that nothing else can write."""
+    a = a.copy()
+    a.flags.writeable = False
+    return a
 
 
 def _finite(new_flat: np.ndarray) -> bool:

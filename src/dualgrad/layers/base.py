@@ -21,6 +21,12 @@ class Layer(Configurable, abc.ABC):
 
     name: ClassVar[str]
 
+    #: Whether a training step may record this layer's computation once and replay it (see
+    #: `dualgrad._trace`). Set False when its Python draws random numbers or otherwise gives
+    #: different equations from call to call; Python that reads values (``if x.sum() > 0``) is
+    #: found out while recording, and then the step runs eagerly too.
+    traceable: ClassVar[bool] = True
+
     @abc.abstractmethod
     def init(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
         """Initial parameters for inputs whose per-sample shape is `input_shape`."""

@@ -22,6 +22,12 @@ class Loss(Configurable, abc.ABC):
 
     name: ClassVar[str]
 
+    #: Whether a training step may record this loss's computation once and replay it (see
+    #: `dualgrad._trace`). Set False when its Python draws random numbers or otherwise gives
+    #: different equations from call to call; Python that reads values (``if x.sum() > 0``) is
+    #: found out while recording, and then the step runs eagerly too.
+    traceable: ClassVar[bool] = True
+
     @abc.abstractmethod
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
         """The loss of predictions `y_pred` (array or Variable) against targets `y_true`."""

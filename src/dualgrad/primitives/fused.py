@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _seeds
-from .._core import Primitive, align
+from .._core import Primitive, Variable, align, call
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import sigmoid
 from .linalg import _align_batch
@@ -46,11 +46,25 @@ def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # unit seeds are scattered only for the dense layer's own shapes: x (N, d), w (d, u),
     # b (u,); anything else broadcasts and takes the products
     at_w = at_b = None
-    if type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2:
-        if tw is not None and type(w) is np.ndarray and w.shape == (x.shape[1], out.shape[1]):
+    if type(x) is not Variable and x.ndim == 2 and out.ndim == 2:
+        if tw is not None and type(w) is not Variable \
+                and w.shape == (x.shape[1], out.shape[1]):
             at_w = _seeds.offset(tw)
-        if tb is not None and type(b) is np.ndarray and b.shape == (out.shape[1],):
+        if tb is not None and type(b) is not Variable and b.shape == (out.shape[1],):
             at_b = _seeds.offset(tb)
+        if type(x) is not np.ndarray and (at_w is not None or at_b is not None):
+            # x is being recorded: the seeds' part is one equation of x, folded when x is
+            # fixed data (see _trace)
+            seeded = call(_seeded_affine, (tw if tw is not None else tb).shape[0], out.shape,
+                          x, at_w, at_b)
+            acc = None if tx is None else _matmul(tx, w)
+            if tw is not None and at_w is None:
+                acc = _accumulate(acc, x @ _align_batch(tw, w, x)) if acc is not None \
+                    else x @ _align_batch(tw, w, x)
+            if tb is not None and at_b is None:
+                acc = _accumulate(acc, align(tb, out.ndim)) if acc is not None \
+                    else align(tb, out.ndim)
+            return seeded if acc is None else _accumulate(acc, seeded)
         if memo is not None and (at_w is not None or tw is None) \
                 and (at_b is not None or tb is None):
             # the tangent is the seeds' alone: a function of x, kept while x is frozen data,
@@ -115,8 +129,9 @@ affine = Primitive("affine", _affine, joint=_affine_tangent, jvp=_affine_jvp)
 def _contract(t: Any, slope: Any) -> Any:
     """sum over the value axes of t * slope, where t has shape (T, *s) and s broadcasts to
     slope's shape."""
-    if type(t) is np.ndarray and type(slope) is np.ndarray and t.shape[1:] == slope.shape:
-        return t.reshape(t.shape[0], -1).dot(slope.reshape(-1))  # the common case, first
+    if t.shape[1:] == slope.shape and type(t) is not Variable and type(slope) is not Variable:
+        # the common case, first: arrays, or arrays being recorded (see _trace)
+        return t.reshape(t.shape[0], -1).dot(slope.reshape(-1))
     t = align(t, slope.ndim)
     if type(t) is np.ndarray and type(slope) is np.ndarray:
         if t.shape[1:] != slope.shape:

@@ -1,0 +1,139 @@
+"""The training step's loss and gradient as recorded programs (see `_trace`).
+
+A model's step runs the same equations every time: its control flow is fixed by its declared
+layers and loss. So the first step on a batch shape records them (the layers and the loss run
+on Tracers, the rules on the weights' seeded tangents) and later steps replay the program on the
+new weights, without the layers' Python, the dispatch or the checks of an eager pass.
+
+Full-batch training data comes back at every step: it is *fixed*, and the equations that
+depend on it and on the seeds alone (the first layer's seeded tangent, for one) fold into
+arrays computed once and kept, within a quarter of the memory budget.
+
+A layer or loss whose Python reads values (``traceable = False``, or found out while
+recording) runs eagerly, as does a step whose plan takes several passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _seeds
+from ._core import Variable, new_tag
+from ._trace import Program, TracingError, record
+
+__all__ = ["StepPrograms"]
+
+
+class _ConstantLossError(Exception):
+    """The step's loss does not depend on the weights: nothing to replay."""
+
+
+class StepPrograms:
+    """The recorded steps of one model, by batch.
+
+    Args:
+        loss_of: ``loss_of(params, x, y)``, the training loss at the weights `params`.
+    """
+
+    def __init__(self, loss_of: Any) -> None:
+        self._loss_of = loss_of
+        self._programs: dict[Any, Program] = {}
+        self._seeds: list[list[np.ndarray]] | None = None
+        self._for: Any = None  # the weights' layout the seeds and programs were made for
+        self._kept = 0  # bytes of folded arrays kept by the programs
+        self._full = False  # no room was left to fold the last batch of fixed data
+        self.eager = False  # a layer or the loss cannot be recorded
+        self._params_of: Any = None
+        self._arrays: list[np.ndarray] = []
+
+    def clear(self) -> None:
+        """Forget every program (the budget changed)."""
+        self._programs.clear()
+        self._kept = 0
+        self._full = False
+        self._for = None
+
+    def release_fixed(self) -> None:
+        """Forget the programs of fixed data, and the data they keep (the end of a fit)."""
+        for key in [k for k in self._programs if type(k[0]) is int]:
+            self._kept -= self._programs.pop(key).kept_bytes
+        self._full = False
+
+    def value_and_gradient(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray,
+                           y: np.ndarray, fixed: bool, params: Sequence[Sequence[Any]],
+                           budget: int) -> tuple[Any, Any] | None:
+        """The loss and its gradient (every weight a direction) at `params` by replaying the
+        batch's program, recorded now if need be; None when the step must run eagerly.
+        `parts` are the layers and the loss: a program is for those very objects (or equal
+        ones: a layer or loss is its configuration)."""
+        made_for = self._for
+        if made_for is None or made_for[0] is not weights.layout or made_for[1] != parts:
+            self.clear()
+            self._seeds, self._for = None, (weights.layout, parts)
+            self.eager = not all(getattr(part, "traceable", True) for part in parts)
+        if self.eager:
+            return None
+        if fixed and self._full:  # no room to fold more batches: they share their shape's
+            fixed = False
+        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
+        program = self._programs.get(key)
+        if params is not self._params_of:  # the weights' arrays, flat, kept while they last
+            self._params_of, self._arrays = params, [w for ws in params for w in ws]
+        if program is None:
+            try:
+                program, out = self._record(weights, self._arrays, x, y, fixed, budget)
+            except (TracingError, _ConstantLossError):
+                self.eager = True
+                return None
+            return out[0], out[1]
+        value, tangent = program.run([*self._arrays, x, y])
+        return value, tangent
+
+    def _record(self, weights: Any, arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                fixed: bool, budget: int) -> tuple[Program, list[Any]]:
+        seeds = self._dense_seeds(weights)
+        layout = [len(ws) for ws in weights.params]
+
+        def step(*inputs: Any) -> list[Any]:
+            tag = new_tag()
+            ws, xb, yb = inputs[:-2], inputs[-2], inputs[-1]
+            params, at = [], 0
+            for n, layer_seeds in zip(layout, seeds):
+                params.append([Variable._make(w, t, tag)
+                               for w, t in zip(ws[at:at + n], layer_seeds)])
+                at += n
+            out = self._loss_of(params, xb, yb)
+            if type(out) is not Variable or out.tag != tag:
+                raise _ConstantLossError
+            return [out.value, out.tangent]
+
+        flags = [False] * len(arrays) + [fixed, fixed]
+        # fixed data folds within what is left of a quarter of the budget
+        room = max(budget // 4 - self._kept, 0) if fixed else 0
+        program, out = record(step, [*arrays, x, y], flags, budget=room)
+        if fixed and not program.folded:
+            # nothing to fold, or no room to keep it: a program that replays every equation
+            # (the same as one recorded on varying data) serves every batch of this shape
+            fixed, self._full = False, True
+        self._kept += program.kept_bytes
+        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
+        self._programs[key] = program
+        return program, out
+
+    def _dense_seeds(self, weights: Any) -> list[list[np.ndarray]]:
+        """Each weight's tangent when every weight is a direction: its rows of the identity,
+        contiguous (constants of the program, folded with the fixed data)."""
+        if self._seeds is None:
+            seeds, offset = [], 0
+            for ts in weights.views(np.eye(weights.size)):
+                layer = []
+                for t in ts:
+                    # marked as unit seeds, so that rules that can skip their zeros do
+                    layer.append(_seeds.mark(np.ascontiguousarray(t), offset))
+                    offset += t[0].size
+                seeds.append(layer)
+            self._seeds = seeds
+        return self._seeds

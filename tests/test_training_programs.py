@@ -1,0 +1,190 @@
+"""A training step is recorded once per batch (shape) and replayed: same numbers, less Python.
+
+The reference in each test is the same model with layers that opt out of recording
+(`traceable = False`), so every one of its steps runs the rules eagerly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+import pytest
+
+import dualgrad as dg
+
+
+@attrs.define(frozen=True)
+class _Counted(dg.Dense):
+    """A dense layer that counts the calls of its Python."""
+
+    name: ClassVar[str] = "counted_dense"
+    calls: ClassVar[list[int]] = [0]
+
+    def __call__(self, params: Any, x: Any) -> Any:
+        type(self).calls[0] += 1
+        return super().__call__(params, x)
+
+
+@attrs.define(frozen=True)
+class _Eager(dg.Dense):
+    """A dense layer that runs eagerly at every step."""
+
+    name: ClassVar[str] = "eager_dense"
+    traceable: ClassVar[bool] = False
+
+
+@attrs.define(frozen=True)
+class _Branching(dg.Dense):
+    """A dense layer whose Python reads its input's values."""
+
+    name: ClassVar[str] = "branching_dense"
+
+    def __call__(self, params: Any, x: Any) -> Any:
+        out = super().__call__(params, x)
+        return out * 2.0 if np.sum(x) > 1e9 else out
+
+
+def _pair(layer: type, units: list[int], loss: str, optimizer: Any = "sgd") -> tuple[Any, Any]:
+    """A model of `layer`s and the same model run eagerly, with equal weights."""
+    def make(cls: type) -> dg.Model:
+        layers = [cls(units=u, activation="tanh") for u in units[:-1]]
+        layers.append(cls(units=units[-1],
+                          activation="sigmoid" if loss == "logloss" else None))
+        return dg.Model(layers, loss, optimizer, seed=0, input_shape=[3])
+    return make(layer), make(_Eager)
+
+
+def _data(n: int = 23, k: int = 1, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(n, 3))
+    y = rng.normal(size=(n, k))
+    return x, (y > 0).astype(float) if binary else y
+
+
+@pytest.mark.parametrize(("batch_size", "shuffle"), [(None, True), (5, False), (5, True)])
+@pytest.mark.parametrize(("loss", "units"), [("mse", [4, 2]), ("logloss", [5, 3, 1])])
+def test_replayed_training_gives_the_eager_weights(batch_size, shuffle, loss, units):
+    """Full-batch, unshuffled and shuffled mini-batch training replay recorded steps and end
+    at the weights of the same training run eagerly, to 1e-12."""
+    x, y = _data(k=units[-1], binary=loss == "logloss")
+    model, eager = _pair(dg.Dense, units, loss)
+    model.fit(x, y, epochs=4, batch_size=batch_size, shuffle=shuffle, verbose=False)
+    eager.fit(x, y, epochs=4, batch_size=batch_size, shuffle=shuffle, verbose=False)
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("batch_size", "shuffle", "recordings"),
+                         [(None, True, 1), (10, False, 2), (10, True, 2)])
+def test_a_layers_python_runs_once_per_recording_not_per_step(batch_size, shuffle, recordings):
+    """The layers' Python runs when a step is recorded: once for full-batch training, once per
+    batch shape for mini-batches (23 samples in batches of 10: shapes 10 and 3), shuffled or
+    not; later steps replay."""
+    x, y = _data()
+    model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+                     seed=0, input_shape=[3])
+    _Counted.calls[0] = 0
+    model.fit(x, y, epochs=5, batch_size=batch_size, shuffle=shuffle, verbose=False)
+    assert _Counted.calls[0] == 2 * recordings
+
+
+def test_a_layer_that_opts_out_runs_at_every_step():
+    """A layer with ``traceable = False`` runs its Python at every step."""
+    calls = [0]
+
+    @attrs.define(frozen=True)
+    class Opted(_Eager):
+        name: ClassVar[str] = "opted_dense"
+
+        def __call__(self, params: Any, x: Any) -> Any:
+            calls[0] += 1
+            return super().__call__(params, x)
+
+    x, y = _data()
+    model = dg.Model([Opted(units=1)], "mse", "sgd", seed=0, input_shape=[3])
+    model.fit(x, y, epochs=6, verbose=False)
+    assert calls[0] == 6
+
+
+def test_a_layer_whose_python_reads_values_is_found_out_and_runs_eagerly():
+    """A layer that branches on its input's values cannot be recorded: the model finds out on
+    the first step and trains eagerly, to the eager weights."""
+    x, y = _data()
+    model, eager = _pair(_Branching, [4, 1], "mse")
+    model.fit(x, y, epochs=3, verbose=False)
+    eager.fit(x, y, epochs=3, verbose=False)
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_replaced_layer_is_recorded_anew():
+    """Replacing a layer of `model.layers` after a fit makes the next step record again: the
+    gradient follows the new layer."""
+    x, y = _data()
+    model, eager = _pair(dg.Dense, [4, 1], "mse")
+    model.fit(x, y, epochs=2, verbose=False)
+    eager.fit(x, y, epochs=2, verbose=False)
+    model.layers[0] = dg.Dense(units=4, activation="sigmoid")
+    eager.layers[0] = _Eager(units=4, activation="sigmoid")
+    for a, b in zip(model.gradient(x, y), eager.gradient(x, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_replayed_gradient_matches_finite_differences():
+    """Model.gradient, replayed from its recorded program at new weights, agrees with central
+    differences of the loss."""
+    x, y = _data(k=2)
+    model = dg.Model([dg.Dense(units=3, activation="sigmoid"), dg.Dense(units=2)], "mse", "sgd",
+                     seed=1, input_shape=[3])
+    model.gradient(x, y)  # records
+    weights = [w + 0.1 for w in model.get_weights()]
+    model.set_weights(weights)
+    grads = model.gradient(x, y)  # replays
+    eps = 1e-6
+    for i, w in enumerate(weights):
+        for idx in np.ndindex(w.shape):
+            bumped = [v.copy() for v in weights]
+            bumped[i][idx] += eps
+            model.set_weights(bumped)
+            up = model.evaluate(x, y)
+            bumped[i][idx] -= 2 * eps
+            model.set_weights(bumped)
+            down = model.evaluate(x, y)
+            assert abs((up - down) / (2 * eps) - grads[i][idx]) < 1e-7
+
+
+def test_fit_copies_the_data_it_folds_and_leaves_the_callers_arrays_alone():
+    """fit folds a private read-only copy of batches that come back every epoch: the caller's
+    arrays stay writable and unchanged."""
+    x, y = _data()
+    before = x.copy()
+    dg.Model([dg.Dense(units=1)], "mse", "sgd", seed=0).fit(x, y, epochs=2, verbose=False)
+    assert x.flags.writeable and y.flags.writeable
+    x[0, 0] = 1.0
+    before[0, 0] = 1.0
+    np.testing.assert_array_equal(x, before)
+
+
+def test_a_budget_that_splits_the_gradient_into_passes_trains_eagerly():
+    """A memory budget too small for one pass over every weight splits the gradient into
+    passes with other seeds each: those run eagerly (the layers' Python at every pass), and
+    training ends at the weights of one recorded pass, to 1e-12."""
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 1))
+
+    def model(budget: int) -> dg.Model:
+        return dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+                        seed=5, input_shape=[3], memory_budget=budget)
+
+    small, large = model(40_000), model(1 << 30)
+    passes = -(-small.num_params // small._gradients.chunk_size(small._weights, 40))
+    assert passes == 4
+    _Counted.calls[0] = 0
+    small.fit(x, y, epochs=3, verbose=False)
+    assert _Counted.calls[0] == 2 * 3 * passes
+    large.fit(x, y, epochs=3, verbose=False)
+    assert _Counted.calls[0] == 2 * 3 * passes + 2
+    for a, b in zip(small.get_weights(), large.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
