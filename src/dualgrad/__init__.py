@@ -8,7 +8,7 @@ from . import (
     testing,
 )
 from ._budget import get_memory_budget, set_memory_budget
-from ._core import Primitive, Variable
+from ._core import Primitive, Specialisations, Variable
 from ._custom import custom_jvp
 from ._errors import (
     AmbiguousNameError,
@@ -116,6 +116,7 @@ __all__ = [
     "PluginWarning",
     "Primitive",
     "ShapeError",
+    "Specialisations",
     "UnknownNameError",
     "Variable",
     "absolute",

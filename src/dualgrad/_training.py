@@ -10,7 +10,6 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
-from . import _seeds
 from ._errors import ConfigError, NonFiniteLossError, ShapeError
 from ._gradients import GradientEngine
 from ._weights import Weights
@@ -82,16 +81,9 @@ class Trainer:
         self._optimizer_state(model.optimizer, weights)
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
-        # Batches that come back every epoch (all of x, or fixed slices of it) are frozen
-        # private copies when one pass covers every weight, so that tangents computed from the
-        # data alone (the first layer's seeded tangent) are computed once, not every step.
         batches = None
-        if size == n or not shuffle:
-            frozen = self.engine.worth_freezing(weights, n, size)
-            if frozen:
-                x = _seeds.freeze(x.copy())
-            batches = [(_seeds.freeze(x[i:i + size]) if frozen else x[i:i + size],
-                        y[i:i + size]) for i in range(0, n, size)]
+        if size == n or not shuffle:  # the same batches every epoch: sliced once
+            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
         if val is not None:
