@@ -468,8 +468,8 @@ def test_mixed_numbers_of_directions_are_refused() -> None:
 
 
 def test_the_fused_primitives_get_dense_tangents() -> None:
-    """affine and the losses recognise unit seeds by dense arrays: they get dense tangents,
-    and the numbers are right."""
+    """affine and the losses declare no rules on compact rows: they get dense tangents (affine
+    its unit seeds as such), and the numbers are right."""
     rng = np.random.default_rng(11)
     x = rng.normal(size=(4, 3))
     y = rng.normal(size=(4, 2))
