@@ -25,6 +25,7 @@ import numpy as np
 from ._apply import apply, evaluate
 from ._contributions import Rule, describe, fitted, zero_rule
 from ._errors import DualgradTypeError, ShapeError
+from ._rows import Rows
 from ._seams import _BOXES
 from ._variable import PLAIN_SCALARS, Variable, as_real
 from ._zeros import REPAIRING as _REPAIRING
@@ -161,9 +162,10 @@ class Primitive:
         jvp = self.special.jvp
         if jvp is not None:
             # The hottest path, in one pass over the arguments: a primitive with a `jvp`, on
-            # float arrays, numbers and Variables of one differentiation with dense tangents.
-            # Anything else (more than one differentiation, compact or nested tangents, other
-            # types, mismatched directions) leaves the loop for the general path below.
+            # float arrays, numbers and Variables of one differentiation with dense tangents
+            # (or unit seeds, for its `unit_jvp`). Anything else (more than one
+            # differentiation, compact or nested tangents, other types, mismatched directions)
+            # leaves the loop for the general path below.
             primals: list[Any] = []
             tangents: list[Any] = []
             tag = directions = -1
@@ -172,11 +174,16 @@ class Primitive:
                 if ta is Variable:
                     t = a._tangent
                     if t is not None:
-                        if type(t) is not np.ndarray:
+                        if type(t) is np.ndarray:
+                            n = t.shape[0]
+                        elif type(t) is Rows and t.unit is not None \
+                                and self.special.unit_jvp is not None:
+                            jvp, n = self.special.unit_jvp, t.total
+                        else:
                             break
                         if directions < 0:
-                            tag, directions = a.tag, t.shape[0]
-                        elif a.tag != tag or t.shape[0] != directions:
+                            tag, directions = a.tag, n
+                        elif a.tag != tag or n != directions:
                             break
                     a = a.value
                     if type(a) is not np.ndarray:  # an outer Variable, or a recorded array

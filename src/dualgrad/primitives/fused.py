@@ -71,32 +71,25 @@ def _affine_units(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
     # dense layer's own shapes, x (N, d), w (d, u), b (u,); anything else takes the products.
     out = _affine(x, w, b)
     tx, tw, tb = tangents
-    fits = type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2
-    at_w = _unit(tw) if fits and type(w) is np.ndarray and w.shape == (x.shape[1], out.shape[1]) \
-        else None
-    at_b = _unit(tb) if fits and type(b) is np.ndarray and b.shape == (out.shape[1],) else None
-    rest = [_dense(tx), None if at_w is not None else _dense(tw),
-            None if at_b is not None else _dense(tb)]
-    if any(t is not None for t in rest):
+    at_w = at_b = None
+    if type(x) is np.ndarray and x.ndim == 2 and out.ndim == 2:
+        if type(tw) is Rows and type(w) is np.ndarray and w.shape == (x.shape[1], out.shape[1]):
+            at_w, tw = tw.unit, None
+        if type(tb) is Rows and type(b) is np.ndarray and b.shape == (out.shape[1],):
+            at_b, tb = tb.unit, None
+    rest = [t.dense() if type(t) is Rows else t for t in (tx, tw, tb)]
+    if rest[0] is None and rest[1] is None and rest[2] is None:
+        t = next(t for t in tangents if t is not None)
+        acc = np.zeros((t.total, *out.shape))
+    else:
         acc = _affine_tangent(rest, out, x, w, b)
         if type(acc) is not np.ndarray or not acc.flags.writeable or acc.shape[1:] != out.shape:
             acc = np.array(np.broadcast_to(acc, (acc.shape[0], *out.shape)))
-    else:
-        acc = np.zeros(((tw if tw is not None else tb).total, *out.shape))
     if at_w is not None:
         _add_product(acc, x, at_w, out.shape[1])
     if at_b is not None:
         _add_bias(acc, at_b)
     return out, acc
-
-
-def _dense(t: Any) -> Any:
-    return t.dense() if type(t) is Rows else t
-
-
-def _unit(t: Any) -> int | None:
-    """The first direction of unit seeds `t` (see `Rows`), None for any other tangent."""
-    return t.unit if type(t) is Rows else None
 
 
 def _add_product(acc: Any, x: Any, offset: int, units: int) -> None:
