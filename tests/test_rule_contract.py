@@ -95,7 +95,7 @@ def test_a_joint_rule_of_the_wrong_shape_is_a_shape_error() -> None:
 def test_a_jvp_fast_path_of_the_wrong_shape_is_a_shape_error(seeded: str) -> None:
     """A jvp fast path returning the slope alone is refused on dense and compact tangents."""
     fast = Primitive("fastcube", _cube, lambda t, out, x: 3 * x**2 * t,
-                     jvp=lambda ts, x: (x**3, 3 * x**2))
+                     special=dg.Specialisations(jvp=lambda ts, x: (x**3, 3 * x**2)))
     x = np.array([1.0, 2.0, 3.0])
     with pytest.raises(dg.ShapeError, match=r"'fastcube'.*jvp.*\(3,\).*\(3, 3\)"):
         if seeded == "dense":
@@ -107,7 +107,7 @@ def test_a_jvp_fast_path_of_the_wrong_shape_is_a_shape_error(seeded: str) -> Non
 def test_a_jvp_fast_path_returning_none_names_the_primitive() -> None:
     """A jvp fast path whose tangent is None is a DualgradTypeError naming it."""
     fast = Primitive("nothing", _cube, lambda t, out, x: 3 * x**2 * t,
-                     jvp=lambda ts, x: (x**3, None))
+                     special=dg.Specialisations(jvp=lambda ts, x: (x**3, None)))
     with pytest.raises(dg.DualgradTypeError, match=r"'nothing'.*jvp.*None"):
         fast(Variable(np.ones(3), np.eye(3)))
 

@@ -17,7 +17,7 @@ import pytest
 
 import dualgrad as dg
 import finite_differences as fd
-from dualgrad import Variable, _core
+from dualgrad import Variable, _core, _rows
 from dualgrad import primitives as p
 from dualgrad._errors import ShapeError
 from dualgrad.testing import check_grads
@@ -34,7 +34,7 @@ def threshold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     in all are stored dense) and with rows kept for any size, so that the small shapes used
     here exercise the compact machinery too."""
     if request.param == "rows kept however few":
-        monkeypatch.setattr(_core, "_SMALL_DENSE", 0)
+        monkeypatch.setattr(_rows, "SMALL_DENSE", 0)
 
 
 @pytest.fixture
@@ -245,7 +245,7 @@ def test_check_grads_through_a_jacobian() -> None:
 
 def test_the_compact_path_engages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Intermediates carry only the directions they can touch."""
-    monkeypatch.setattr(_core, "_SMALL_DENSE", 4096)  # the default, whatever the fixture
+    monkeypatch.setattr(_rows, "SMALL_DENSE", 4096)  # the default, whatever the fixture
     seen: dict[str, Any] = {}
 
     def f(v: Any) -> Any:
@@ -301,7 +301,7 @@ def test_dense_seeds_switch_the_compact_path_off(dense: None) -> None:
 def test_few_numbers_are_stored_dense(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scalars indexed out of a vector and combined one by one (a loop in the blog's style)
     stay compact only while indexed; their sums are dense, and the gradient is right."""
-    monkeypatch.setattr(_core, "_SMALL_DENSE", 4096)  # the default, whatever the fixture
+    monkeypatch.setattr(_rows, "SMALL_DENSE", 4096)  # the default, whatever the fixture
     seen: list[Any] = []
 
     def rosenbrock(x: Any) -> Any:
@@ -355,7 +355,7 @@ def _compact(x: Any, rows: np.ndarray, total: int, tag: int, rng: np.random.Gene
     """x carrying random tangents on `rows` of `total` directions: compact, and dense."""
     data = rng.normal(size=(len(rows), *np.shape(x)))
     x = np.asarray(x, dtype=np.float64)
-    rows_of = _core._Rows(data, rows, total)
+    rows_of = _rows.Rows(data, rows, total)
     return Variable._make(x, rows_of, tag), Variable._make(x, rows_of.dense(), tag)
 
 
@@ -406,7 +406,7 @@ def test_rules_on_compact_tangents_under_an_outer_differentiation(name: str) -> 
             x = np.asarray(case.args[i], dtype=np.float64)
             value = Variable._make(x, rng.normal(size=(2, *x.shape)), outer)
             rows = ROW_SETS[(n + j) % len(ROW_SETS)]
-            rows_of = _core._Rows(rng.normal(size=(len(rows), *x.shape)), rows, 6)
+            rows_of = _rows.Rows(rng.normal(size=(len(rows), *x.shape)), rows, 6)
             compact_args[i] = Variable._make(value, rows_of, tag)
             dense_args[i] = Variable._make(value, rows_of.dense(), tag)
         out = prim(*compact_args, **case.params)
@@ -468,8 +468,8 @@ def test_mixed_numbers_of_directions_are_refused() -> None:
 
 
 def test_the_fused_primitives_get_dense_tangents() -> None:
-    """affine and the losses recognise unit seeds by dense arrays: they get dense tangents,
-    and the numbers are right."""
+    """affine and the losses declare no rules on compact rows: they get dense tangents (affine
+    its unit seeds as such), and the numbers are right."""
     rng = np.random.default_rng(11)
     x = rng.normal(size=(4, 3))
     y = rng.normal(size=(4, 2))

@@ -301,9 +301,9 @@ def test_second_derivatives_of_a_power_keep_zero_tangents_zero() -> None:
 
 
 def test_a_primitive_with_only_a_jvp_survives_a_repairing_pass() -> None:
-    """A primitive given only `jvp=` still differentiates when a pass is repaired."""
+    """A primitive given only a jvp kernel still differentiates when a pass is repaired."""
     cube = dg.Primitive("cube_jvp_only", lambda x: x**3, elementwise=True,
-                        jvp=lambda ts, x: (x**3, 3 * x**2 * ts[0]))
+                        special=dg.Specialisations(jvp=lambda ts, x: (x**3, 3 * x**2 * ts[0])))
     with infinite_slopes():
         g = dg.grad(lambda v: dg.sum(cube(v)) + dg.sum(dg.sqrt(v)))(np.array([0.0, 1.0, 4.0]))
     np.testing.assert_array_equal(g, [np.inf, 3.5, 48.25])

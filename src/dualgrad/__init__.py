@@ -8,7 +8,7 @@ from . import (
     testing,
 )
 from ._budget import get_memory_budget, set_memory_budget
-from ._core import Primitive, Variable
+from ._core import Primitive, Specialisations, Variable
 from ._custom import custom_jvp
 from ._errors import (
     AmbiguousNameError,
@@ -22,6 +22,7 @@ from ._errors import (
     PluginLoadError,
     PluginWarning,
     ShapeError,
+    TracingError,
     UnknownNameError,
 )
 from ._lookup import layer, loss, optimizer, plugins, primitive
@@ -116,6 +117,8 @@ __all__ = [
     "PluginWarning",
     "Primitive",
     "ShapeError",
+    "TracingError",
+    "Specialisations",
     "UnknownNameError",
     "Variable",
     "absolute",

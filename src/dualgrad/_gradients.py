@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _seeds, _zeros
-from ._core import Variable, new_tag
+from . import _zeros
+from ._core import Variable, new_tag, unit_seeds
 from ._programs import StepPrograms
 from ._weights import Weights
 from .layers import Layer
@@ -110,19 +110,6 @@ class GradientEngine:
         per_direction = 8 * (weights.size + 4 * rows * max(width, 1))
         return max(1, min(weights.size, self.memory_budget // per_direction))
 
-    def worth_freezing(self, weights: Weights, rows: int, batch: int) -> bool:
-        """Whether fit should train on a frozen copy of its `rows` samples in batches of
-        `batch`, so that tangents of the data alone are kept from step to step: only when one
-        pass covers every weight (other plans seed differently each pass) and the kept tangents
-        of every batch (at most the first layer's output per weight and sample) with the copy
-        take a quarter of the memory budget or less."""
-        total = weights.size
-        if self.chunk_size(weights, batch) < total or not self.layers:
-            return False
-        first = math.prod(self.layers[0].output_shape(weights.input_shape))
-        return 8 * rows * (total * first + math.prod(weights.input_shape)) \
-            <= self.memory_budget // 4
-
     # ---- gradients ---------------------------------------------------------------------------
 
     def _seeded(self, weights: Weights, start: int, stop: int, tag: int,
@@ -143,9 +130,10 @@ class GradientEngine:
                     if offset + n <= start or offset >= stop:
                         layer[k] = None  # no direction of this chunk touches the weight
                     else:
-                        # contiguous (NumPy is slower on the strided view) and marked as unit
-                        # seeds, so the rules that can skip their zeros do
-                        layer[k] = _seeds.mark(np.ascontiguousarray(t), offset - start)
+                        # contiguous (NumPy is slower on the strided view), stored as unit
+                        # seeds, so the specialisations that can skip their zeros do
+                        layer[k] = unit_seeds(np.ascontiguousarray(t), None, stop - start,
+                                              offset - start)
                     offset += n
             # Keep the seeds when one pass covers every weight (small models, every step reuses
             # them); a chunked plan builds each chunk's seeds as it goes, so they never add to
@@ -215,8 +203,8 @@ def _value_and_tangent(out: Any, tag: int, directions: int) -> tuple[Any, np.nda
 
 
 def _as_gradient(value: Any, tangent: Any) -> tuple[Any, np.ndarray]:
-    """The loss and its tangent as a float64 array of the caller's own (a folded tangent, or
-    one kept for frozen data, is shared and read-only)."""
+    """The loss and its tangent as a float64 array of the caller's own (a folded tangent is
+    shared and read-only, a broadcast view too)."""
     if type(tangent) is not np.ndarray or tangent.dtype != np.float64 \
             or not tangent.flags.writeable:
         tangent = np.array(tangent, dtype=np.float64)

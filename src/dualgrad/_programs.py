@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _seeds
-from ._core import Variable, new_tag
+from ._core import Variable, new_tag, unit_seeds
 from ._trace import Program, TracingError, record
 
 __all__ = ["StepPrograms"]
@@ -125,14 +124,15 @@ class StepPrograms:
 
     def _dense_seeds(self, weights: Any) -> list[list[np.ndarray]]:
         """Each weight's tangent when every weight is a direction: its rows of the identity,
-        contiguous (constants of the program, folded with the fixed data)."""
+        as unit seeds (constants of the program)."""
         if self._seeds is None:
             seeds, offset = [], 0
             for ts in weights.views(np.eye(weights.size)):
                 layer = []
                 for t in ts:
-                    # marked as unit seeds, so that rules that can skip their zeros do
-                    layer.append(_seeds.mark(np.ascontiguousarray(t), offset))
+                    # unit seeds, so that kernels that can skip their zeros do
+                    layer.append(unit_seeds(np.ascontiguousarray(t), None, weights.size,
+                                            offset))
                     offset += t[0].size
                 seeds.append(layer)
             self._seeds = seeds

@@ -1,12 +1,14 @@
 """dualgrad's built-in primitives, registered by the built-in plugin like any other.
 
-Each module groups primitives of one kind, each primitive beside its rule. Importing this
-package plugs the primitives into the core: Variable's operators, and the rules that may run on
-compact tangents.
+Each module groups primitives of one kind, each primitive beside its rule and the
+specialisations its record declares, and lists them in its `PRIMITIVES`; the built-ins are
+those lists, gathered below. Importing this package gives Variable its operators.
 """
 
-from .._core import provide_compact_rules, provide_operators
-from .arithmetic import INTO, add, divide, multiply, negative, power, subtract
+from .._core import provide_operators
+from .arithmetic import PRIMITIVES as _ARITHMETIC
+from .arithmetic import add, divide, multiply, negative, power, subtract
+from .elementwise import PRIMITIVES as _ELEMENTWISE
 from .elementwise import (
     absolute,
     around,
@@ -33,8 +35,11 @@ from .elementwise import (
     tanh,
     where,
 )
+from .fused import PRIMITIVES as _FUSED
 from .fused import affine, mean_squared_error, sigmoid_cross_entropy
+from .linalg import PRIMITIVES as _LINALG
 from .linalg import contract, dot, einsum, matmul, norm
+from .reductions import PRIMITIVES as _REDUCTIONS
 from .reductions import (
     cumsum,
     reduce_max,
@@ -45,6 +50,7 @@ from .reductions import (
     std,
     var,
 )
+from .shaping import PRIMITIVES as _SHAPING
 from .shaping import (
     broadcast_to,
     concatenate,
@@ -55,7 +61,9 @@ from .shaping import (
     stack,
     transpose,
 )
+from .softmax import PRIMITIVES as _SOFTMAX
 from .softmax import log_softmax, logsumexp, softmax
+from .trigonometric import PRIMITIVES as _TRIGONOMETRIC
 from .trigonometric import (
     arccos,
     arccosh,
@@ -146,19 +154,9 @@ __all__ = [
     "where",
 ]
 
-# einsum is not listed: it is the NumPy-style front of the primitive `contract`
-BUILTIN_PRIMITIVES = (
-    add, subtract, negative, multiply, divide, power,
-    exp, expm1, log, log1p, log2, log10, sqrt, cbrt, square, reciprocal,
-    sigmoid, tanh, relu, softplus, log_sigmoid,
-    sign, floor, ceil, around, absolute, maximum, minimum, clip, where,
-    sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, hypot, arctan2,
-    reduce_sum, reduce_mean, reduce_prod, reduce_max, reduce_min, var, std, cumsum,
-    logsumexp, softmax, log_softmax,
-    matmul, dot, contract, norm,
-    reshape, squeeze, expand_dims, transpose, getitem, broadcast_to, concatenate, stack,
-    affine, mean_squared_error, sigmoid_cross_entropy,
-)
+# every module's list, in the order the modules are read
+BUILTIN_PRIMITIVES = (*_ARITHMETIC, *_ELEMENTWISE, *_TRIGONOMETRIC, *_REDUCTIONS, *_SOFTMAX,
+                      *_LINALG, *_SHAPING, *_FUSED)
 
 provide_operators(
     add=add, subtract=subtract, multiply=multiply, divide=divide, power=power,
@@ -166,12 +164,4 @@ provide_operators(
     getitem=getitem, reshape=reshape, squeeze=squeeze, broadcast_to=broadcast_to,
     reduce_sum=reduce_sum, reduce_mean=reduce_mean, reduce_prod=reduce_prod,
     reduce_max=reduce_max, reduce_min=reduce_min, var=var, std=std, cumsum=cumsum,
-)
-
-# The built-ins' rules run on compact tangents, except the fused ones (their rules recognise
-# unit seeds by the dense arrays); primitives from elsewhere were written for all T directions.
-provide_compact_rules(
-    rows=set(BUILTIN_PRIMITIVES) - {affine, mean_squared_error, sigmoid_cross_entropy},
-    unit_maps={getitem, reshape, squeeze, expand_dims},
-    into=INTO,
 )

@@ -18,40 +18,48 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._core import Primitive, Variable
+from .._core import Primitive, Specialisations, Variable
 from . import _numpy as np  # NumPy bound at import: see _numpy
+
+# every rule here treats the direction axis as a batch axis: it may run on compact tangents
+_ON_ROWS = Specialisations(rows=True)
 
 # ---- exponentials and logarithms ----------------------------------------------------------------
 
-exp = Primitive("exp", np.exp, lambda t, out, x: t * out, elementwise=True)
+exp = Primitive("exp", np.exp, lambda t, out, x: t * out, elementwise=True, special=_ON_ROWS)
 
 # expm1(x) = e^x - 1, so its slope e^x is out + 1
-expm1 = Primitive("expm1", np.expm1, lambda t, out, x: t * (out + 1.0), elementwise=True)
+expm1 = Primitive("expm1", np.expm1, lambda t, out, x: t * (out + 1.0), elementwise=True,
+                  special=_ON_ROWS)
 
-log = Primitive("log", np.log, lambda t, out, x: t / x, elementwise=True)
+log = Primitive("log", np.log, lambda t, out, x: t / x, elementwise=True, special=_ON_ROWS)
 
-log1p = Primitive("log1p", np.log1p, lambda t, out, x: t / (1.0 + x), elementwise=True)
+log1p = Primitive("log1p", np.log1p, lambda t, out, x: t / (1.0 + x), elementwise=True,
+                  special=_ON_ROWS)
 
 # log_b(x) = log(x) / log(b), slope 1 / (x log b) = (1 / log b) / x, which cannot overflow
 log2 = Primitive("log2", np.log2, lambda t, out, x: t * ((1.0 / math.log(2.0)) / x),
-                 elementwise=True)
+                 elementwise=True, special=_ON_ROWS)
 
 log10 = Primitive("log10", np.log10, lambda t, out, x: t * ((1.0 / math.log(10.0)) / x),
-                  elementwise=True)
+                  elementwise=True, special=_ON_ROWS)
 
 
 # ---- powers and roots ----------------------------------------------------------------------------
 
-sqrt = Primitive("sqrt", np.sqrt, lambda t, out, x: t * (0.5 / out), elementwise=True)
+sqrt = Primitive("sqrt", np.sqrt, lambda t, out, x: t * (0.5 / out), elementwise=True,
+                 special=_ON_ROWS)
 
 # d cbrt(x) = 1 / (3 x^(2/3)) = 1 / (3 out^2): infinite at 0, like sqrt's
-cbrt = Primitive("cbrt", np.cbrt, lambda t, out, x: t / (3.0 * (out * out)), elementwise=True)
+cbrt = Primitive("cbrt", np.cbrt, lambda t, out, x: t / (3.0 * (out * out)), elementwise=True,
+                 special=_ON_ROWS)
 
-square = Primitive("square", np.square, lambda t, out, x: t * (2.0 * x), elementwise=True)
+square = Primitive("square", np.square, lambda t, out, x: t * (2.0 * x), elementwise=True,
+                   special=_ON_ROWS)
 
 # d(1/x) = -1/x^2 = -out^2
 reciprocal = Primitive("reciprocal", np.reciprocal, lambda t, out, x: t * -(out * out),
-                       elementwise=True)
+                       elementwise=True, special=_ON_ROWS)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -128,20 +136,22 @@ def _log_sigmoid(x: Any) -> Any:
 
 
 sigmoid = Primitive("sigmoid", _sigmoid,
-                    lambda t, out, x: t * (out - out * out), elementwise=True)
+                    lambda t, out, x: t * (out - out * out), elementwise=True, special=_ON_ROWS)
 
-tanh = Primitive("tanh", np.tanh, lambda t, out, x: t * (1.0 - out * out), elementwise=True)
+tanh = Primitive("tanh", np.tanh, lambda t, out, x: t * (1.0 - out * out), elementwise=True,
+                 special=_ON_ROWS)
 
 relu = Primitive("relu", lambda x: np.maximum(x, 0.0),
-                 lambda t, out, x: np.where(_primal(x) > 0, t, 0.0), elementwise=True)
+                 lambda t, out, x: np.where(_primal(x) > 0, t, 0.0), elementwise=True,
+                 special=_ON_ROWS)
 
 # softplus' slope sigmoid(x) = e^(x - softplus(x)) never overflows.
 softplus = Primitive("softplus", _softplus,
-                     lambda t, out, x: t * np.exp(x - out), elementwise=True)
+                     lambda t, out, x: t * np.exp(x - out), elementwise=True, special=_ON_ROWS)
 
 # log_sigmoid's slope sigmoid(-x) = e^(log_sigmoid(x) - x).
 log_sigmoid = Primitive("log_sigmoid", _log_sigmoid,
-                        lambda t, out, x: t * np.exp(out - x), elementwise=True)
+                        lambda t, out, x: t * np.exp(out - x), elementwise=True, special=_ON_ROWS)
 
 
 # ---- piecewise functions: their slopes look at values only --------------------------------------
@@ -159,16 +169,16 @@ def _nonzero(x: Any) -> Any:
 
 # ---- piecewise constant: derivative 0 everywhere, a symbolic zero --------------------------------
 
-sign = Primitive("sign", np.sign, Primitive.zero, elementwise=True)
+sign = Primitive("sign", np.sign, Primitive.zero, elementwise=True, special=_ON_ROWS)
 
-floor = Primitive("floor", np.floor, Primitive.zero, elementwise=True)
+floor = Primitive("floor", np.floor, Primitive.zero, elementwise=True, special=_ON_ROWS)
 
-ceil = Primitive("ceil", np.ceil, Primitive.zero, elementwise=True)
+ceil = Primitive("ceil", np.ceil, Primitive.zero, elementwise=True, special=_ON_ROWS)
 
 # NumPy's round (round half to even) to `decimals` places; `around` is NumPy's other name for it,
 # and keeps the builtin `round` unshadowed
 around = Primitive("round", lambda x, decimals=0: np.round(x, decimals), Primitive.zero,
-                   elementwise=True)
+                   elementwise=True, special=_ON_ROWS)
 
 
 # ---- piecewise linear ----------------------------------------------------------------------------
@@ -178,7 +188,7 @@ def _abs_tangent(t: Any, out: Any, x: Any) -> Any:
     return np.where(x > 0, t, np.where(x < 0, -t, 0.0))
 
 
-absolute = Primitive("abs", np.absolute, _abs_tangent, elementwise=True)
+absolute = Primitive("abs", np.absolute, _abs_tangent, elementwise=True, special=_ON_ROWS)
 
 
 def _winner(t: Any, x: Any, y: Any) -> Any:
@@ -189,11 +199,11 @@ def _winner(t: Any, x: Any, y: Any) -> Any:
 
 maximum = Primitive("maximum", np.maximum,
                     lambda t, out, x, y: _winner(t, x, y),
-                    lambda t, out, x, y: _winner(t, y, x), elementwise=True)
+                    lambda t, out, x, y: _winner(t, y, x), elementwise=True, special=_ON_ROWS)
 
 minimum = Primitive("minimum", np.minimum,
                     lambda t, out, x, y: _winner(t, y, x),
-                    lambda t, out, x, y: _winner(t, x, y), elementwise=True)
+                    lambda t, out, x, y: _winner(t, x, y), elementwise=True, special=_ON_ROWS)
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
@@ -205,9 +215,15 @@ clip = Primitive("clip", np.clip,
                  lambda t, out, x, lo, hi: np.where(_inside(x, lo, hi), t, 0.0),
                  lambda t, out, x, lo, hi: np.where(_primal(x) < _primal(lo), t, 0.0),
                  lambda t, out, x, lo, hi: np.where(_primal(x) > _primal(hi), t, 0.0),
-                 elementwise=True)
+                 elementwise=True, special=_ON_ROWS)
 
 where = Primitive("where", np.where,
                   None,
                   lambda t, out, c, x, y: np.where(c, t, 0.0),
-                  lambda t, out, c, x, y: np.where(c, 0.0, t), elementwise=True)
+                  lambda t, out, c, x, y: np.where(c, 0.0, t), elementwise=True, special=_ON_ROWS)
+
+PRIMITIVES = (
+    exp, expm1, log, log1p, log2, log10, sqrt, cbrt, square, reciprocal,
+    sigmoid, tanh, relu, softplus, log_sigmoid,
+    sign, floor, ceil, around, absolute, maximum, minimum, clip, where,
+)

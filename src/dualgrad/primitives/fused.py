@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _seeds
-from .._core import Primitive, Variable, align, call
+from .._core import Primitive, Rows, Specialisations, Variable, align, call
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import sigmoid
 from .linalg import _align_batch
@@ -35,72 +34,18 @@ def _affine(x: Any, w: Any, b: Any) -> Any:
 
 
 def _affine_tangent(tangents: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    # One joint rule: the contributions add up in place in the first fresh product, and a
-    # weight or bias carrying unit seeds adds its columns of x (or ones) without a product.
+    # the contributions add up in place in the first fresh product
     tx, tw, tb = tangents
-    memo = _seeds.memo(x) if tx is None else None
-    if memo is not None:  # frozen data: these very seeds may have been seen on it before
-        kept = memo.get((id(tw), id(tb)))
-        if kept is not None and kept[1] is tw and kept[2] is tb:
-            return kept[0]
-    # unit seeds are scattered only for the dense layer's own shapes: x (N, d), w (d, u),
-    # b (u,); anything else broadcasts and takes the products
-    at_w = at_b = None
-    if type(x) is not Variable and x.ndim == 2 and out.ndim == 2:
-        if tw is not None and type(w) is not Variable \
-                and w.shape == (x.shape[1], out.shape[1]):
-            at_w = _seeds.offset(tw)
-        if tb is not None and type(b) is not Variable and b.shape == (out.shape[1],):
-            at_b = _seeds.offset(tb)
-        if type(x) is not np.ndarray and (at_w is not None or at_b is not None):
-            # x is being recorded: the seeds' part is one equation of x, folded when x is
-            # fixed data (see _trace)
-            seeded = call(_seeded_affine, (tw if tw is not None else tb).shape[0], out.shape,
-                          x, at_w, at_b)
-            acc = None if tx is None else _matmul(tx, w)
-            if tw is not None and at_w is None:
-                acc = _accumulate(acc, x @ _align_batch(tw, w, x)) if acc is not None \
-                    else x @ _align_batch(tw, w, x)
-            if tb is not None and at_b is None:
-                acc = _accumulate(acc, align(tb, out.ndim)) if acc is not None \
-                    else align(tb, out.ndim)
-            return seeded if acc is None else _accumulate(acc, seeded)
-        if memo is not None and (at_w is not None or tw is None) \
-                and (at_b is not None or tb is None):
-            # the tangent is the seeds' alone: a function of x, kept while x is frozen data,
-            # under the seeds' identities (the store keeps them alive, so the ids stay theirs)
-            directions = (tw if tw is not None else tb).shape[0]
-            seeded = _seeded_affine(directions, out.shape, x, at_w, at_b)
-            _seeds.remember(memo, (id(tw), id(tb)), seeded, tw, tb)
-            return seeded
     acc = None if tx is None else _matmul(tx, w)
     if tw is not None:
-        if at_w is None:
-            # the direction axis of tw must sit in front of every batch axis of x
-            xtw = x @ _align_batch(tw, w, x)
-            acc = xtw if acc is None else _accumulate(acc, xtw)
-        else:
-            if acc is None:
-                acc = np.zeros((tw.shape[0], *out.shape))
-            _seeds.add_product(acc, x, at_w, out.shape[1])
+        # the direction axis of tw must sit in front of every batch axis of x
+        xtw = x @ _align_batch(tw, w, x)
+        acc = xtw if acc is None else _accumulate(acc, xtw)
     if tb is not None:
-        if at_b is not None and type(acc) is np.ndarray:
-            _seeds.add_bias(acc, at_b)
-        elif acc is None:
+        if acc is None:
             acc = np.broadcast_to(align(tb, out.ndim), (tb.shape[0], *out.shape))
         else:
             acc = _accumulate(acc, align(tb, out.ndim))
-    return acc
-
-
-def _seeded_affine(directions: int, shape: tuple[int, ...], x: np.ndarray, at_w: int | None,
-                   at_b: int | None) -> np.ndarray:
-    """The tangent of x @ w + b when w and b carry only unit seeds (either may be constant)."""
-    acc = np.zeros((directions, *shape))
-    if at_w is not None:
-        _seeds.add_product(acc, x, at_w, shape[1])
-    if at_b is not None:
-        _seeds.add_bias(acc, at_b)
     return acc
 
 
@@ -120,8 +65,99 @@ def _affine_jvp(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
     return out, _affine_tangent(tangents, out, x, w, b)
 
 
+def _affine_units(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
+    # A weight or bias carrying unit seeds (a Model's, or grad's) adds its columns of x (or
+    # ones) straight into the tangent, without a product with the seeds' zeros. Only for the
+    # dense layer's own shapes, x (N, d), w (d, u), b (u,); anything else takes the products.
+    out = _affine(x, w, b)
+    tx, tw, tb = tangents
+    at_w = at_b = None
+    if type(x) is not Variable and x.ndim == 2 and out.ndim == 2:
+        if type(tw) is Rows and type(w) is not Variable \
+                and w.shape == (x.shape[1], out.shape[1]):
+            at_w, tw = tw.unit, None
+        if type(tb) is Rows and type(b) is not Variable and b.shape == (out.shape[1],):
+            at_b, tb = tb.unit, None
+    rest = [t.dense() if type(t) is Rows else t for t in (tx, tw, tb)]
+    if type(x) is not np.ndarray and (at_w is not None or at_b is not None):
+        # x is being recorded: the seeds' part is one equation of x alone, folded when x is
+        # a full batch of training data (see _trace)
+        total = next(t.total for t in tangents if type(t) is Rows)
+        seeded = call(_seeded, total, out.shape, x, at_w, at_b)
+        if rest[0] is None and rest[1] is None and rest[2] is None:
+            return out, seeded
+        return out, _affine_tangent(rest, out, x, w, b) + seeded
+    if rest[0] is None and rest[1] is None and rest[2] is None:
+        t = next(t for t in tangents if t is not None)
+        acc = np.zeros((t.total, *out.shape))
+    else:
+        acc = _affine_tangent(rest, out, x, w, b)
+        if type(acc) is not np.ndarray or not acc.flags.writeable or acc.shape[1:] != out.shape:
+            acc = np.array(np.broadcast_to(acc, (acc.shape[0], *out.shape)))
+    if at_w is not None:
+        _add_product(acc, x, at_w, out.shape[1])
+    if at_b is not None:
+        _add_bias(acc, at_b)
+    return out, acc
+
+
+def _seeded(directions: int, shape: tuple[int, ...], x: np.ndarray, at_w: int | None,
+            at_b: int | None) -> np.ndarray:
+    """The tangent of x @ w + b when w and b carry only unit seeds (either may be constant)."""
+    acc = np.zeros((directions, *shape))
+    if at_w is not None:
+        _add_product(acc, x, at_w, shape[1])
+    if at_b is not None:
+        _add_bias(acc, at_b)
+    return acc
+
+
+def _add_product(acc: Any, x: Any, offset: int, units: int) -> None:
+    """acc += x @ t for a unit-seeded weight tangent t of shape (T, d, units), x of shape (N, d):
+    direction k puts column i of x into output unit j, where k - offset = i * units + j."""
+    d = x.shape[1]
+    # the directions lo..hi of this chunk that fall on the weight's elements
+    lo = offset if offset > 0 else 0
+    hi = min(acc.shape[0], offset + d * units)
+    if lo >= hi:
+        return
+    if units == 1:
+        acc[lo:hi, :, 0] += x[:, lo - offset:hi - offset].T
+    elif lo == offset and hi == offset + d * units:
+        # the whole weight: every units-th direction feeds output unit j, one slice per unit
+        columns = x.T
+        for j in range(units):
+            acc[lo + j:hi:units, :, j] += columns
+    else:
+        flat = np.arange(lo - offset, hi - offset)
+        acc[np.arange(lo, hi), :, flat % units] += x[:, flat // units].T
+
+
+def _add_bias(acc: Any, offset: int) -> None:
+    """acc += t for a unit-seeded bias tangent t of shape (T, units), broadcast over the rows
+    of acc, shape (T, N, units): direction k adds 1 to output unit k - offset."""
+    units = acc.shape[2]
+    # the directions lo..hi of this chunk that fall on the bias's elements
+    lo = offset if offset > 0 else 0
+    hi = min(acc.shape[0], offset + units)
+    if lo >= hi:
+        return
+    if units == 1:
+        acc[lo:hi, :, 0] += 1.0
+    elif hi - lo <= _FEW:
+        for k in range(lo, hi):
+            acc[k, :, k - offset] += 1.0
+    else:
+        acc[np.arange(lo, hi), :, np.arange(lo - offset, hi - offset)] += 1.0
+
+
+# below this many directions a loop of slices beats one fancy-indexed update
+_FEW = 16
+
+
 # affine(x, w, b) = x @ w + b, the dense layer's map, for x (..., d), w (d, u), b (u,)
-affine = Primitive("affine", _affine, joint=_affine_tangent, jvp=_affine_jvp)
+affine = Primitive("affine", _affine, joint=_affine_tangent,
+                   special=Specialisations(jvp=_affine_jvp, unit_jvp=_affine_units))
 
 
 # ---- losses: a mean over every element, whose tangent is one matrix-vector product -------------
@@ -194,7 +230,7 @@ mean_squared_error = Primitive(
     "mean_squared_error", _mse,
     lambda t, out, p, y: _contract(t, _mse_slope(p, y)),
     lambda t, out, p, y: -_contract(t, _mse_slope(p, y)),
-    jvp=_mse_jvp)
+    special=Specialisations(jvp=_mse_jvp))
 
 
 def _sce_parts(z: Any, y: Any) -> tuple[Any, Any]:
@@ -243,4 +279,6 @@ def _sce_jvp(tangents: Any, z: Any, y: Any) -> tuple[Any, Any]:
 # sigmoid_cross_entropy(z, y) = mean(softplus(z) - y z): log-loss of logits z against targets y,
 # finite in value and slope for any z; its slope in z is (sigmoid(z) - y) / n, in y it is -z / n
 sigmoid_cross_entropy = Primitive("sigmoid_cross_entropy", _sce, _sce_logits, _sce_targets,
-                                  jvp=_sce_jvp)
+                                  special=Specialisations(jvp=_sce_jvp))
+
+PRIMITIVES = (affine, mean_squared_error, sigmoid_cross_entropy)

@@ -11,10 +11,13 @@ import functools
 import string
 from typing import Any
 
-from .._core import Primitive, align
+from .._core import Primitive, Specialisations, align
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import _nonzero
 from .reductions import _add_up, tangent_axes
+
+# every rule here treats the direction axis as a batch axis: it may run on compact tangents
+_ON_ROWS = Specialisations(rows=True)
 
 
 def _to_front(a: Any, axis: int) -> Any:
@@ -53,7 +56,7 @@ def _align_batch(t: Any, a: Any, other: Any) -> Any:
     return t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
 
 
-matmul = Primitive("matmul", np.matmul, _matmul_left, _matmul_right)
+matmul = Primitive("matmul", np.matmul, _matmul_left, _matmul_right, special=_ON_ROWS)
 
 
 # ---- dot: NumPy's dot, for arrays of any rank ---------------------------------------------------
@@ -75,7 +78,7 @@ def _dot_right(t: Any, out: Any, a: Any, b: Any) -> Any:
     return _to_front(np.dot(a, t), a.ndim - 1)
 
 
-dot = Primitive("dot", np.dot, _dot_left, _dot_right)
+dot = Primitive("dot", np.dot, _dot_left, _dot_right, special=_ON_ROWS)
 
 
 # ---- einsum: any contraction, written in Einstein's subscripts ----------------------------------
@@ -122,7 +125,7 @@ def _contract_tangent(tangents: Any, out: Any, *operands: Any, subscripts: str,
 
 # contract(*operands, subscripts=...) is np.einsum(subscripts, *operands) as a primitive, whose
 # arguments must all be arrays; `einsum` below takes NumPy's argument order
-contract: Primitive = Primitive("einsum", _contract, joint=_contract_tangent)
+contract: Primitive = Primitive("einsum", _contract, joint=_contract_tangent, special=_ON_ROWS)
 
 
 def einsum(subscripts: str, *operands: Any, optimize: Any = False) -> Any:
@@ -153,4 +156,7 @@ def _norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 norm = Primitive(
     "norm", _norm,
     lambda t, out, x, axis=None, keepdims=False:
-        _add_up(t * x, tangent_axes(axis, x.ndim), keepdims) / _nonzero(out))
+        _add_up(t * x, tangent_axes(axis, x.ndim), keepdims) / _nonzero(out), special=_ON_ROWS)
+
+# einsum is not listed: it is the NumPy-style front of the primitive `contract`
+PRIMITIVES = (matmul, dot, contract, norm)

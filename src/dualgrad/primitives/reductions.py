@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._core import Primitive
+from .._core import Primitive, Specialisations
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import _nonzero, _primal
+
+# every rule here treats the direction axis as a batch axis: it may run on compact tangents
+_ON_ROWS = Specialisations(rows=True)
 
 
 def tangent_axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -61,12 +64,13 @@ def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 reduce_sum = Primitive(
     "sum", _sum,
     lambda t, out, x, axis=None, keepdims=False:
-        _add_up(t, tangent_axes(axis, x.ndim), keepdims))
+        _add_up(t, tangent_axes(axis, x.ndim), keepdims), special=_ON_ROWS)
 
 reduce_mean = Primitive(
     "mean", _mean,
     lambda t, out, x, axis=None, keepdims=False:
-        _add_up(t, tangent_axes(axis, x.ndim), keepdims) * (1.0 / max(_count(x.shape, axis), 1)))
+        _add_up(t, tangent_axes(axis, x.ndim), keepdims) * (1.0 / max(_count(x.shape, axis), 1)),
+        special=_ON_ROWS)
 
 
 # ---- product ------------------------------------------------------------------------------------
@@ -97,7 +101,7 @@ reduce_prod: Primitive = Primitive(
     "prod", lambda x, axis=None, keepdims=False: np.multiply.reduce(x, axis=axis,
                                                                     keepdims=keepdims),
     lambda t, out, x, axis=None, keepdims=False:
-        _add_up(t * _others(x, axis), tangent_axes(axis, x.ndim), keepdims))
+        _add_up(t * _others(x, axis), tangent_axes(axis, x.ndim), keepdims), special=_ON_ROWS)
 
 
 # ---- extremes -----------------------------------------------------------------------------------
@@ -114,12 +118,12 @@ def _extreme_tangent(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool 
 reduce_max = Primitive(
     "max", lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis,
                                                                   keepdims=keepdims),
-    _extreme_tangent)
+    _extreme_tangent, special=_ON_ROWS)
 
 reduce_min = Primitive(
     "min", lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis,
                                                                   keepdims=keepdims),
-    _extreme_tangent)
+    _extreme_tangent, special=_ON_ROWS)
 
 
 # ---- spread: var(x) = mean((x - mean(x))^2) * n / (n - ddof), std = sqrt(var) --------------------
@@ -141,13 +145,14 @@ var = Primitive(
     "var", lambda x, axis=None, ddof=0, keepdims=False: np.var(x, axis=axis, ddof=ddof,
                                                               keepdims=keepdims),
     lambda t, out, x, axis=None, ddof=0, keepdims=False:
-        _centred_sum(t, x, axis, keepdims) * (2.0 / _dof(x, axis, ddof)))
+        _centred_sum(t, x, axis, keepdims) * (2.0 / _dof(x, axis, ddof)), special=_ON_ROWS)
 
 std = Primitive(
     "std", lambda x, axis=None, ddof=0, keepdims=False: np.std(x, axis=axis, ddof=ddof,
                                                               keepdims=keepdims),
     lambda t, out, x, axis=None, ddof=0, keepdims=False:
-        _centred_sum(t, x, axis, keepdims) * (1.0 / _dof(x, axis, ddof)) / _nonzero(out))
+        _centred_sum(t, x, axis, keepdims) * (1.0 / _dof(x, axis, ddof)) / _nonzero(out),
+        special=_ON_ROWS)
 
 
 # ---- running sums -------------------------------------------------------------------------------
@@ -158,4 +163,7 @@ def _cumsum_tangent(t: Any, out: Any, x: Any, axis: Any = None) -> Any:
     return np.cumsum(t, axis=tangent_axes(axis, x.ndim)[0])
 
 
-cumsum = Primitive("cumsum", lambda x, axis=None: np.cumsum(x, axis=axis), _cumsum_tangent)
+cumsum = Primitive("cumsum", lambda x, axis=None: np.cumsum(x, axis=axis), _cumsum_tangent,
+                   special=_ON_ROWS)
+
+PRIMITIVES = (reduce_sum, reduce_mean, reduce_prod, reduce_max, reduce_min, var, std, cumsum)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core import Primitive
+from .._core import Primitive, Specialisations
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .reductions import _add_up, kept_shape, tangent_axes
+
+# every rule here treats the direction axis as a batch axis: it may run on compact tangents
+_ON_ROWS = Specialisations(rows=True)
 
 
 def _top(x: Any, axis: Any) -> Any:
@@ -37,7 +40,7 @@ logsumexp = Primitive(
     "logsumexp", _logsumexp,
     lambda t, out, x, axis=None, keepdims=False: _add_up(
         t * np.exp(x - np.reshape(out, kept_shape(x.shape, axis))),
-        tangent_axes(axis, x.ndim), keepdims))
+        tangent_axes(axis, x.ndim), keepdims), special=_ON_ROWS)
 
 
 def _softmax(x: Any, axis: Any = -1) -> Any:
@@ -50,7 +53,8 @@ def _softmax(x: Any, axis: Any = -1) -> Any:
 # softmax(x) = e^x / sum(e^x); d softmax = softmax * (t - sum(softmax * t))
 softmax = Primitive(
     "softmax", _softmax,
-    lambda t, out, x, axis=-1: out * (t - _add_up(out * t, tangent_axes(axis, x.ndim), True)))
+    lambda t, out, x, axis=-1: out * (t - _add_up(out * t, tangent_axes(axis, x.ndim), True)),
+    special=_ON_ROWS)
 
 
 def _log_softmax(x: Any, axis: Any = -1) -> Any:
@@ -60,4 +64,7 @@ def _log_softmax(x: Any, axis: Any = -1) -> Any:
 # log_softmax(x) = x - logsumexp(x); d log_softmax = t - sum(softmax * t)
 log_softmax = Primitive(
     "log_softmax", _log_softmax,
-    lambda t, out, x, axis=-1: t - _add_up(np.exp(out) * t, tangent_axes(axis, x.ndim), True))
+    lambda t, out, x, axis=-1: t - _add_up(np.exp(out) * t, tangent_axes(axis, x.ndim), True),
+    special=_ON_ROWS)
+
+PRIMITIVES = (logsumexp, softmax, log_softmax)
