@@ -23,8 +23,8 @@ from ._seams import _BOXES, call, install_box, install_numpy_dispatch, provide_o
 from ._variable import Variable, as_value, new_tag
 
 __all__ = ["COMPACT_SEEDS", "_BOXES", "Primitive", "Rows", "Specialisations", "Variable", "align",
-           "as_value", "call", "install_box", "install_numpy_dispatch", "new_tag", "provide_operators",
-           "stored_rows", "unit_seeds"]
+           "as_value", "call", "install_box", "install_numpy_dispatch", "new_tag",
+           "provide_operators", "stored_rows", "unit_seeds"]
 
 # Whether grad, jacobian and hessian seed their inputs as compact unit seeds (see `_rows`);
 # False seeds dense arrays, and every tangent stays dense (the tests compare both).

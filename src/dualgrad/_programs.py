@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import Variable, new_tag, unit_seeds
+from ._core import Rows, Variable, new_tag, unit_seeds
 from ._trace import Program, TracingError, record
 
 __all__ = ["StepPrograms"]
@@ -40,7 +40,7 @@ class StepPrograms:
     def __init__(self, loss_of: Any) -> None:
         self._loss_of = loss_of
         self._programs: dict[Any, Program] = {}
-        self._seeds: list[list[np.ndarray]] | None = None
+        self._seeds: list[list[Rows]] | None = None
         self._for: Any = None  # the weights' layout the seeds and programs were made for
         self._kept = 0  # bytes of folded arrays kept by the programs
         self._full = False  # no room was left to fold the last batch of fixed data
@@ -93,7 +93,7 @@ class StepPrograms:
 
     def _record(self, weights: Any, arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                 fixed: bool, budget: int) -> tuple[Program, list[Any]]:
-        seeds = self._dense_seeds(weights)
+        seeds = self._unit_seeds(weights)
         layout = [len(ws) for ws in weights.params]
 
         def step(*inputs: Any) -> list[Any]:
@@ -122,7 +122,7 @@ class StepPrograms:
         self._programs[key] = program
         return program, out
 
-    def _dense_seeds(self, weights: Any) -> list[list[np.ndarray]]:
+    def _unit_seeds(self, weights: Any) -> list[list[Rows]]:
         """Each weight's tangent when every weight is a direction: its rows of the identity,
         as unit seeds (constants of the program)."""
         if self._seeds is None:

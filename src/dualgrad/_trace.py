@@ -31,6 +31,7 @@ import numpy as np
 from . import _core
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
+from ._primitive import _checked
 
 __all__ = ["Program", "Tracer", "TracingError", "record"]
 
@@ -368,7 +369,7 @@ def _record_primitive(prim: Primitive | Callable[..., Any], args: tuple[Any, ...
     if not isinstance(prim, Primitive):
         return _record(prim, args, params)
     if any(type(a) is np.ndarray and a.dtype.kind != "f" for a in args):
-        args = prim._checked(args)  # booleans and integers become floats, as eagerly
+        args = _checked(prim.name, args)  # booleans and integers become floats, as eagerly
     found: list[Tracer] = []
     _find(args, found)
     trace = found[0]._trace
