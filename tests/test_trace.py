@@ -160,3 +160,24 @@ def test_recordings_cannot_mix_arrays():
     record(lambda x: leaked.append(x) or [x * 1.0], [np.ones(2)])
     with pytest.raises(TracingError, match="one at a time"):
         record(lambda y: [y + leaked[0]], [np.ones(2)])
+
+
+def test_large_results_reuse_buffers_and_outputs_stay_the_callers():
+    """Large intermediate results are written into buffers kept between replays; each replay
+    is still right, and an output (even a view of such a result) is the caller's to keep: a
+    later replay does not change it."""
+    def f(x):
+        big = np.exp(x) * 2.0  # 80 kB intermediate results: buffered
+        return [big.reshape(-1)[:5], (big + 1.0).sum()]
+
+    rng = np.random.default_rng(4)
+    program, _ = record(f, [rng.normal(size=(100, 100))])
+    assert program.buffer_bytes >= 2 * 80_000
+    a, b = rng.normal(size=(100, 100)), rng.normal(size=(100, 100))
+    first = program.replay(a)
+    kept = [first[0].copy(), first[1]]
+    second = program.replay(b)
+    for got, want in ((first, f(a)), (second, f(b))):
+        np.testing.assert_array_equal(got[0], want[0])
+        assert got[1] == want[1]
+    np.testing.assert_array_equal(first[0], kept[0])

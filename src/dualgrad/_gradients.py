@@ -154,13 +154,19 @@ class GradientEngine:
         One pass (every weight a direction at once) replays the batch's recorded program;
         several passes, a repair, and layers that cannot be recorded run eagerly."""
         params = weights.params if flat is None else weights.views(flat)
+        parts = (*self.layers, self._loss)
+        if not repair:  # the batch's program, if one is recorded (only for one-pass plans)
+            replayed = self.programs.replay(weights, parts, x, y, fixed, params)
+            if replayed is not None:
+                value, grad = _as_gradient(*replayed)
+                return float(value), grad
         total = weights.size
         step = self.chunk_size(weights, x.shape[0])
         if total == 0:  # a model without weights
             return float(self.loss_of(params, x, y)), np.zeros(0)
         if not repair and step >= total:  # one pass: its tangent is the gradient
-            replayed = self.programs.value_and_gradient(
-                weights, (*self.layers, self._loss), x, y, fixed, params, self.memory_budget)
+            replayed = self.programs.record(weights, parts, x, y, fixed, params,
+                                            self.memory_budget)
             if replayed is not None:
                 value, grad = _as_gradient(*replayed)
                 return float(value), grad.reshape(total)

@@ -61,13 +61,32 @@ class StepPrograms:
             self._kept -= self._programs.pop(key).kept_bytes
         self._full = False
 
-    def value_and_gradient(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray,
-                           y: np.ndarray, fixed: bool, params: Sequence[Sequence[Any]],
-                           budget: int) -> tuple[Any, Any] | None:
-        """The loss and its gradient (every weight a direction) at `params` by replaying the
-        batch's program, recorded now if need be; None when the step must run eagerly.
-        `parts` are the layers and the loss: a program is for those very objects (or equal
-        ones: a layer or loss is its configuration)."""
+    def replay(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray, y: np.ndarray,
+               fixed: bool, params: Sequence[Sequence[Any]]) -> tuple[Any, Any] | None:
+        """The loss and its gradient at `params` from the batch's recorded program, or None
+        when there is none (`record` makes one). `parts` are the layers and the loss: a
+        program is for those very objects (or equal ones: a layer or loss is its
+        configuration)."""
+        made_for = self._for
+        if made_for is None or made_for[0] is not weights.layout or made_for[1] != parts:
+            return None
+        if fixed and not self._full:
+            program = self._programs.get((id(x), id(y)))
+        else:
+            program = self._programs.get((x.shape, x.dtype.str, y.shape, y.dtype.str))
+        if program is None:
+            return None
+        if params is not self._params_of:  # the weights' arrays, flat, kept while they last
+            self._params_of, self._arrays = params, [w for ws in params for w in ws]
+        value, tangent = program.run([*self._arrays, x, y])
+        return value, tangent
+
+    def record(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray, y: np.ndarray,
+               fixed: bool, params: Sequence[Sequence[Any]], budget: int
+               ) -> tuple[Any, Any] | None:
+        """Record the batch's program, every weight a direction, and give this step's loss
+        and gradient; None when the step must run eagerly (a layer or the loss cannot be
+        recorded)."""
         made_for = self._for
         if made_for is None or made_for[0] is not weights.layout or made_for[1] != parts:
             self.clear()
@@ -75,21 +94,15 @@ class StepPrograms:
             self.eager = not all(getattr(part, "traceable", True) for part in parts)
         if self.eager:
             return None
-        if fixed and self._full:  # no room to fold more batches: they share their shape's
+        if fixed and self._full:  # no room to fold more data: the shape's program serves
             fixed = False
-        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
-        program = self._programs.get(key)
-        if params is not self._params_of:  # the weights' arrays, flat, kept while they last
-            self._params_of, self._arrays = params, [w for ws in params for w in ws]
-        if program is None:
-            try:
-                program, out = self._record(weights, self._arrays, x, y, fixed, budget)
-            except (TracingError, _ConstantLossError):
-                self.eager = True
-                return None
-            return out[0], out[1]
-        value, tangent = program.run([*self._arrays, x, y])
-        return value, tangent
+        self._params_of, self._arrays = params, [w for ws in params for w in ws]
+        try:
+            _, out = self._record(weights, self._arrays, x, y, fixed, budget)
+        except (TracingError, _ConstantLossError):
+            self.eager = True
+            return None
+        return out[0], out[1]
 
     def _record(self, weights: Any, arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                 fixed: bool, budget: int) -> tuple[Program, list[Any]]:

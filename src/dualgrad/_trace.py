@@ -407,6 +407,7 @@ class Program:
         kept_bytes: the bytes of folded results the program keeps between replays.
         folded: whether it keeps any (some fixed input fed a varying equation or an output,
             and the results fit the budget).
+        buffer_bytes: the bytes of the buffers its replays write large results into.
     """
 
     def __init__(self, trace: _Trace, outputs: Sequence[Any], budget: int) -> None:
@@ -443,8 +444,23 @@ class Program:
             if i not in computed and i not in inputs:
                 env[i] = values[i]
         self._env = env
-        self._code = [(functools.partial(fn, **params) if params else fn, _getter(ins), out)
-                      for fn, ins, params, out in live if not (fold and fixed[out])]
+        # Large results of ufuncs are written into buffers the program keeps from one replay
+        # to the next: a fresh array of megabytes costs more in page faults than in arithmetic.
+        # Every replay computes each slot before reading it, so nothing stale is ever read; an
+        # output is never a buffer (the caller keeps it).
+        final = set(self._outputs)
+        self.buffer_bytes = 0
+        code = []
+        for fn, ins, params, out in live:
+            if fold and fixed[out]:
+                continue
+            value = values[out]
+            if type(fn) is np.ufunc and not params and out not in final \
+                    and type(value) is np.ndarray and value.nbytes >= _BUFFERED:
+                self.buffer_bytes += value.nbytes
+                params = {"out": np.empty_like(value)}
+            code.append((functools.partial(fn, **params) if params else fn, _getter(ins), out))
+        self._code = code
 
     @property
     def size(self) -> int:
@@ -465,7 +481,9 @@ class Program:
             env[slot] = x
         for fn, get, out in self._code:
             env[out] = fn(*get(env))
-        return [env[i] for i in self._outputs]
+        # an output may be a view of a buffer (a reshape of it): the caller gets its own copy
+        return [o.copy() if type(o) is np.ndarray and o.base is not None else o
+                for o in (env[i] for i in self._outputs)]
 
     def check(self, inputs: Sequence[Any]) -> None:
         """Raise `ShapeError` unless `inputs` can replace the recorded ones."""
@@ -481,6 +499,10 @@ class Program:
             if given[slot] is not x:
                 raise ShapeError("a fixed input of the program is not the array it was "
                                  "recorded with; record it again for new data")
+
+
+# results of at least this many bytes get a buffer of their own (see Program)
+_BUFFERED = 1 << 16
 
 
 def _getter(ins: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._core import Primitive, Rows, Specialisations, Variable, align, call
+from .._rows import SMALL_DENSE
 from . import _numpy as np  # NumPy bound at import: see _numpy
 from .elementwise import sigmoid
 from .linalg import _align_batch
@@ -81,8 +82,12 @@ def _affine_units(tangents: Any, x: Any, w: Any, b: Any) -> tuple[Any, Any]:
     rest = [t.dense() if type(t) is Rows else t for t in (tx, tw, tb)]
     if type(x) is not np.ndarray and (at_w is not None or at_b is not None):
         # x is being recorded: the seeds' part is one equation of x alone, folded when x is
-        # a full batch of training data (see _trace)
+        # a full batch of training data (see _trace); on few numbers in all, the products
+        # with the seeds' zeros cost less than the scatter's bookkeeping
         total = next(t.total for t in tangents if type(t) is Rows)
+        if total * out.size <= SMALL_DENSE:
+            rest = [t.dense() if type(t) is Rows else t for t in tangents]
+            return out, _affine_tangent(rest, out, x, w, b)
         seeded = call(_seeded, total, out.shape, x, at_w, at_b)
         if rest[0] is None and rest[1] is None and rest[2] is None:
             return out, seeded
