@@ -23,6 +23,7 @@ TABLE = {
     # core: the dual number, tangent storage, Primitive and its one apply path, tags, errors
     "_errors": "core",
     "_budget": "core",
+    "_tree": "core",
     "_zeros": "core",
     "_seams": "core",
     "_rows": "core",
@@ -45,12 +46,14 @@ TABLE = {
     "primitives.trigonometric": "primitives",
     # trace: recorded programs of primitive equations, replayed and folded
     "_trace": "trace",
+    "_transpose": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
     "_dispatch": "numpy",
     # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
     "_transforms": "transforms",
     "_passes": "transforms",
+    "_reverse": "transforms",
     "_custom": "transforms",
     "testing": "transforms",
     # registry: pluggy, the kinds declared to it, and the primitive kind

@@ -115,7 +115,7 @@ def test_grad_under_a_small_budget_runs_in_several_passes_with_the_same_numbers(
     the one-pass gradient, number for number."""
     x = np.linspace(0.1, 1.0, 2000)
     f, seen = recorder(sin_x)
-    g = dg.grad(f, memory_budget=2_000_000)(x)
+    g = dg.grad(f, mode="forward", memory_budget=2_000_000)(x)
     assert len(seen) > 5 and sum(seen) == 2000
     assert max(seen) * 2000 * 8 * 4 <= 2_000_000  # each pass's tangents fit
     np.testing.assert_array_equal(g, dg.grad(sin_x, chunk_size=2000)(x))
@@ -125,7 +125,7 @@ def test_grad_under_a_small_budget_runs_in_several_passes_with_the_same_numbers(
 def test_a_small_problem_still_runs_in_one_pass() -> None:
     """Under the default budget, 100 directions go through f in one pass."""
     f, seen = recorder(sin_x)
-    dg.grad(f)(np.ones(100))
+    dg.grad(f, mode="forward")(np.ones(100))
     assert seen == [100]
 
 
@@ -133,7 +133,7 @@ def test_a_budget_the_size_of_the_answer_runs_one_direction_per_pass() -> None:
     """A budget that holds the answer and no more still works, one direction per pass."""
     f, seen = recorder(sin_x)
     x = np.linspace(0.1, 1.0, 50)
-    g = dg.grad(f, memory_budget=50 * 8)(x)
+    g = dg.grad(f, mode="forward", memory_budget=50 * 8)(x)
     assert seen == [1] * 50
     np.testing.assert_array_equal(g, dg.grad(sin_x)(x))
 
@@ -184,7 +184,7 @@ def test_a_chunked_hessian_gives_the_same_numbers() -> None:
 def test_set_memory_budget_returns_the_previous_one_and_reaches_built_functions() -> None:
     """set_memory_budget returns the previous budget and applies to a grad built before it."""
     f, seen = recorder(sin_x)
-    g = dg.grad(f)
+    g = dg.grad(f, mode="forward")
     assert dg.get_memory_budget() == 2**30
     assert dg.set_memory_budget(100_000) == 2**30
     assert dg.get_memory_budget() == 100_000
@@ -198,11 +198,11 @@ def test_a_call_budget_takes_precedence_over_the_process_budget() -> None:
     """memory_budget= of a call wins over set_memory_budget, both ways."""
     f, seen = recorder(sin_x)
     dg.set_memory_budget(100_000)
-    dg.grad(f, memory_budget=2**30)(np.ones(300))
+    dg.grad(f, mode="forward", memory_budget=2**30)(np.ones(300))
     assert seen == [300]
     dg.set_memory_budget(2**30)
     seen.clear()
-    dg.grad(f, memory_budget=100_000)(np.ones(300))
+    dg.grad(f, mode="forward", memory_budget=100_000)(np.ones(300))
     assert len(seen) > 1
 
 

@@ -19,6 +19,7 @@ from ._errors import (
     MemoryBudgetError,
     ModelFileError,
     NonFiniteLossError,
+    NotTransposableError,
     PluginLoadError,
     PluginWarning,
     ShapeError,
@@ -26,6 +27,7 @@ from ._errors import (
     UnknownNameError,
 )
 from ._lookup import layer, loss, optimizer, plugins, primitive
+from ._reverse import linearize, vjp
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
@@ -112,6 +114,7 @@ __all__ = [
     "Model",
     "ModelFileError",
     "NonFiniteLossError",
+    "NotTransposableError",
     "Optimizer",
     "PluginLoadError",
     "PluginWarning",
@@ -151,6 +154,7 @@ __all__ = [
     "jacobian",
     "jvp",
     "layer",
+    "linearize",
     "log",
     "log1p",
     "log2",
@@ -190,5 +194,6 @@ __all__ = [
     "transpose",
     "value_and_grad",
     "var",
+    "vjp",
     "where",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _compact, _rows, _zeros
+from . import _compact, _rows, _seams, _zeros
 from ._contributions import (
     align,
     check_contribution,
@@ -46,6 +46,16 @@ def evaluate(prim: Any, args: Sequence[Any], params: dict[str, Any]) -> Any:
 
 def apply(prim: Any, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
     """`prim` on `args`, differentiated at `tag`."""
+    if _seams.recording:  # say whose rule the recorded equations come from
+        _seams.applying.append(prim)
+        try:
+            return _apply(prim, tag, args, params)
+        finally:
+            _seams.applying.pop()
+    return _apply(prim, tag, args, params)
+
+
+def _apply(prim: Any, tag: int, args: tuple[Any, ...], params: dict[str, Any]) -> Variable:
     # The value: the primals at this level, which may still be Variables of outer levels.
     primals = [a.value if type(a) is Variable and (a.tag == tag or a._tangent is None)
                else a for a in args]

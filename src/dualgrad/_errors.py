@@ -61,6 +61,11 @@ class TracingError(DualgradError, TypeError):
     from Python, so its program cannot be replayed; it runs eagerly instead."""
 
 
+class NotTransposableError(DualgradTypeError):
+    """A rule uses its tangent in a way reverse mode cannot transpose (not linear in it, or an
+    operation with no transpose): the message names the primitive and the operation."""
+
+
 class NonFiniteLossError(DualgradError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 

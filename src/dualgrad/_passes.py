@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from . import _budget, _core, _zeros
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError
+from ._tree import leaves, rebuild
 
 __all__ = ["as_input", "chunk", "forward", "itemsize", "leaves", "rebuild", "split"]
 
@@ -36,21 +37,6 @@ def split(out: Any, tag: int, directions: int) -> tuple[Any, Any]:
     value = as_input(out, "the differentiated function's output")
     dtype = value.primal().dtype if isinstance(value, Variable) else value.dtype
     return value, np.zeros((directions, *value.shape), dtype=dtype)
-
-
-def leaves(out: Any) -> list[Any]:
-    """The arrays of an output that may be a (nested) tuple or list of them."""
-    if isinstance(out, (tuple, list)):
-        return [leaf for o in out for leaf in leaves(o)]
-    return [out]
-
-
-def rebuild(like: Any, leaves: Iterator[Any]) -> Any:
-    """`like`'s tuples and lists, filled with the next items of `leaves` in `leaves` order."""
-    if isinstance(like, (tuple, list)):
-        parts = [rebuild(o, leaves) for o in like]
-        return tuple(parts) if isinstance(like, tuple) else parts
-    return next(leaves)
 
 
 def chunk(chunk_size: int, total: int) -> int:

@@ -58,3 +58,9 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
         if type(a) in _BOXES:
             return _BOXES[type(a)](fn, args, {})
     return fn(*args)
+
+
+# While a recording runs (see `_trace`), the primitives being applied, innermost last, so that
+# each recorded equation knows whose rule wrote it (named when reverse mode refuses one).
+recording = 0
+applying: list[Any] = []

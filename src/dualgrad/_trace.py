@@ -21,6 +21,7 @@ it) cannot be replayed: it raises `TracingError`, and the caller runs the functi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _seams
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
 from ._primitive import _checked
@@ -55,6 +56,11 @@ class _Trace:
         self.fixed: list[bool] = []  # slot -> the same on every replay
         self.equations: list[tuple[Callable[..., Any], tuple[int, ...], dict[str, Any], int]] = []
         self.inputs: list[int] = []
+        self.ops: dict[int, Any] = {}  # slot -> what computed it: a NumPy function, a primitive
+        self.rule_of: dict[int, Any] = {}  # slot -> the primitive whose rule computed it
+        # whether the recorded values mean nothing (a linear map's symbolic tangents, see
+        # `_transpose`): their arithmetic then warns of nothing (0 * inf on a placeholder)
+        self.silent = False
         self._constants: dict[int, int] = {}  # id of a constant -> its slot
 
     def slot(self, value: Any, fixed: bool) -> int:
@@ -310,13 +316,18 @@ def _record(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
         and not any(_has_tracer(v) for v in kwargs.values())
     if flat:
         values = [a.value if type(a) is Tracer else a for a in args]
-        out = fn(*values, **kwargs)
+        if trace.silent:
+            with np.errstate(all="ignore"):
+                out = fn(*values, **kwargs)
+        else:
+            out = fn(*values, **kwargs)
         ins = tuple(trace.leaf(a) for a in args)
         eq_fn: Callable[..., Any] = fn
         params = kwargs
     else:
         values = [t.value for t in found]
-        out = _Nested(fn, args, kwargs)(*values)
+        with np.errstate(all="ignore") if trace.silent else contextlib.nullcontext():
+            out = _Nested(fn, args, kwargs)(*values)
         ins = tuple(trace.leaf(t) for t in found)
         eq_fn, params = _Nested(fn, _untraced(args), _untraced(kwargs)), {}
     return _output(trace, eq_fn, ins, params, out, fn)
@@ -346,6 +357,9 @@ def _output(trace: _Trace, fn: Callable[..., Any], ins: tuple[int, ...],
     if isinstance(out, (np.ndarray, np.generic)):  # (a NumPy scalar on every replay too)
         slot = trace.slot(out, fixed)
         trace.equations.append((fn, ins, params, slot))
+        trace.ops[slot] = what
+        if _seams.applying:
+            trace.rule_of[slot] = _seams.applying[-1]
         return Tracer(trace, slot, out)
     if type(out) in (tuple, list) and out and all(isinstance(o, np.ndarray) for o in out):
         slot = trace.slot(out, fixed)
@@ -374,7 +388,8 @@ def _record_primitive(prim: Primitive | Callable[..., Any], args: tuple[Any, ...
     _find(args, found)
     trace = found[0]._trace
     try:
-        out = prim.fn(*[a.value if type(a) is Tracer else a for a in args], **params)
+        with np.errstate(all="ignore") if trace.silent else contextlib.nullcontext():
+            out = prim.fn(*[a.value if type(a) is Tracer else a for a in args], **params)
     except ValueError as exc:
         raise ShapeError(f"{prim.name} cannot combine the shapes "
                          f"{[np.shape(a.value if type(a) is Tracer else a) for a in args]}: "
@@ -383,7 +398,7 @@ def _record_primitive(prim: Primitive | Callable[..., Any], args: tuple[Any, ...
     if type(out) is not np.ndarray:  # (a NumPy scalar, for these shapes on every replay)
         out, fn = np.asarray(out), _as_array(fn)
     ins = tuple(trace.leaf(a) for a in args)
-    return _output(trace, fn, ins, params, out, prim.fn)
+    return _output(trace, fn, ins, params, out, prim)
 
 
 def _as_array(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -520,6 +535,15 @@ def _described(x: Any) -> str:
     return f"a {type(x).__name__}"
 
 
+def recording(f: Callable[..., Any], *args: Any) -> Any:
+    """``f(*args)``, with the primitives applied meanwhile noted on the equations."""
+    _seams.recording += 1
+    try:
+        return f(*args)
+    finally:
+        _seams.recording -= 1
+
+
 def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[bool] = (),
            budget: int | None = None) -> tuple[Program, list[Any]]:
     """Run ``f(*tracers)`` on `inputs` and record what it computes.
@@ -555,7 +579,7 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
         slot = trace.slot(x, bool(keep))
         trace.inputs.append(slot)
         tracers.append(Tracer(trace, slot, x))
-    outputs = f(*tracers)
+    outputs = recording(f, *tracers)
     single = not isinstance(outputs, (list, tuple))
     outs = [outputs] if single else list(outputs)
     program = Program(trace, outs, _budget.resolve(budget))

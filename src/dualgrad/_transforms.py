@@ -1,7 +1,9 @@
-"""Function transformations, all in forward mode: jvp, grad, value_and_grad, jacobian, hessian.
+"""Function transformations: jvp, grad, value_and_grad, jacobian, hessian, derivative.
 
 Each call owns a fresh tag, so transformations nest: ``grad(grad(f))`` differentiates the inner
-derivative, and the inner and outer perturbations never mix.
+derivative, and the inner and outer perturbations never mix. grad, value_and_grad and jacobian
+run in forward mode (tangents pushed through f) or in reverse mode (the rules' linear equations
+recorded and transposed, see `_reverse`), chosen by `mode`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from . import primitives as p
 from ._core import Variable, new_tag
 from ._errors import ConfigError, DualgradTypeError, ShapeError
 from ._passes import as_input, forward, itemsize, leaves, rebuild, split
+from ._reverse import reverse_jacobian, reverse_value_and_grad
 
 __all__ = ["derivative", "grad", "hessian", "jacobian", "jvp", "value_and_grad"]
 
@@ -99,6 +102,37 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     return chosen
 
 
+_MODES = ("auto", "forward", "reverse")
+
+
+def _mode(mode: Any) -> str:
+    if mode not in _MODES:
+        raise ConfigError(f"mode must be one of {', '.join(map(repr, _MODES))}; got {mode!r}")
+    return str(mode)
+
+
+# "auto" takes reverse mode from this many differentiated numbers per output: reverse mode
+# costs a fixed 100 to 200 us of recording and transposing in Python, forward mode grows with
+# inputs x intermediate sizes (benchmarks/bench_modes.py: the crossover lies between 64 and
+# 256 inputs for elementwise functions, about 100 for a matrix product)
+AUTO_REVERSE_FROM = 100
+
+
+def _reverse(mode: str, args: tuple[Any, ...], nums: tuple[int, ...], outputs: int | None,
+             chunk_size: int | None = None) -> bool:
+    """Whether to run in reverse mode: asked for, or, with "auto", when the differentiated
+    inputs number `AUTO_REVERSE_FROM` or more per output (`outputs`, None when not known
+    before f runs). "auto" keeps forward mode inside another differentiation (a Variable among
+    the arguments: reverse mode does not nest yet) and when a `chunk_size` is given."""
+    if mode != "auto":
+        return bool(mode == "reverse")
+    if outputs is None or chunk_size is not None \
+            or any(isinstance(a, Variable) for a in args):
+        return False
+    inputs = sum(math.prod(np.shape(args[i])) for i in nums)
+    return bool(inputs >= AUTO_REVERSE_FROM * outputs)
+
+
 def _budget_of(memory_budget: int | None) -> int | None:
     return None if memory_budget is None else _budget.checked(memory_budget)
 
@@ -117,10 +151,11 @@ _HESSIAN_ADVICE = ("Compute Hessian-vector products with dualgrad.jvp(dualgrad.g
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   chunk_size: int | None = None, memory_budget: int | None = None
-                   ) -> Callable[..., tuple[Any, Any]]:
+                   chunk_size: int | None = None, memory_budget: int | None = None,
+                   mode: str = "auto") -> Callable[..., tuple[Any, Any]]:
     """Like `grad`, but the returned function gives ``(f(*args), gradient)``."""
     budget = _budget_of(memory_budget)
+    mode = _mode(mode)
     name = getattr(f, "__name__", "f")
 
     def scalar(out: Any, values: list[Any]) -> None:
@@ -135,6 +170,15 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
+        if _reverse(mode, args, nums, 1, chunk_size):
+            value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
+            if math.isfinite(float(value)) and not all(np.isfinite(g).all() for g in grads) \
+                    and mode == "auto":
+                # an infinite slope met a zero cotangent (0 * inf): forward mode keeps zero
+                # tangents zero (see _zeros), so it gives the finite entries their numbers
+                return value_and_grad(f, argnums, chunk_size, memory_budget,
+                                      "forward")(*args, **kwargs)
+            return value, _pack(_writable(grads, args), argnums)
         _, values, answers, _ = forward(f, args, kwargs, nums, chunk_size,
                                          _budget.resolve(budget), f"grad of {name}",
                                          _GRAD_ADVICE, scalar, outputs=1)
@@ -144,19 +188,30 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-         chunk_size: int | None = None, memory_budget: int | None = None) -> Callable[..., Any]:
-    """The gradient of a scalar function, by forward mode.
+         chunk_size: int | None = None, memory_budget: int | None = None,
+         mode: str = "auto") -> Callable[..., Any]:
+    """The gradient of a scalar function, by reverse or forward mode.
 
-    Every scalar of the chosen arguments is a direction, pushed through `f` many at a time in
-    vectorised passes: as many per pass as the memory budget allows (all of them in one pass
-    for a small problem), or `chunk_size` per pass. The numbers do not depend on the split.
+    Reverse mode runs f once, with its rules recording their linear equations, and walks them
+    back from the output: the cost of a few evaluations of f, whatever the number of inputs.
+    Forward mode makes every scalar of the chosen arguments a direction, pushed through `f`
+    many at a time in vectorised passes: as many per pass as the memory budget allows (all of
+    them in one pass for a small problem), or `chunk_size` per pass. Both give the same numbers
+    to rounding.
 
     Args:
         f: a function returning a scalar.
         argnums: which positional argument(s) to differentiate; a tuple gives a tuple.
-        chunk_size: how many directions per pass; None to choose from the memory budget.
+        chunk_size: how many directions per pass in forward mode; None to choose from the
+            memory budget.
         memory_budget: the bytes this call may hold; None for `get_memory_budget()` (1 GiB
             unless `set_memory_budget` changed it), read at each call.
+        mode: "reverse", "forward", or "auto" (the default): reverse when the differentiated
+            inputs hold `AUTO_REVERSE_FROM` (100) numbers or more, where it is measured to
+            be faster; forward otherwise, with a `chunk_size`, and inside another
+            differentiation (reverse mode does not nest yet). Where reverse mode meets an
+            infinite slope with a zero cotangent (a NaN where forward mode keeps the zero),
+            "auto" computes the gradient again in forward mode.
 
     Returns:
         A function with f's signature returning df/dx shaped like x.
@@ -169,7 +224,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         >>> dg.grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
         array([2., 4.])
     """
-    value_and_grad_f = value_and_grad(f, argnums, chunk_size, memory_budget)
+    value_and_grad_f = value_and_grad(f, argnums, chunk_size, memory_budget, mode)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -179,9 +234,12 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-             chunk_size: int | None = None, memory_budget: int | None = None
-             ) -> Callable[..., Any]:
-    """The Jacobian of `f`, shaped ``out.shape + x.shape``, by forward mode.
+             chunk_size: int | None = None, memory_budget: int | None = None,
+             mode: str = "auto") -> Callable[..., Any]:
+    """The Jacobian of `f`, shaped ``out.shape + x.shape``, by forward mode (or, with
+    ``mode="reverse"``, one transposed pass per output element: jacrev, the better choice when
+    the outputs are few and the inputs many). ``mode="auto"`` is forward mode: the number of
+    outputs is not known before f runs.
 
     The value of `f` is computed once per pass and shared by all the directions of that pass;
     the directions are split into passes as for `grad`, by `chunk_size` or the memory budget.
@@ -201,9 +259,15 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
     budget = _budget_of(memory_budget)
     name = getattr(f, "__name__", "f")
+    mode = _mode(mode)
 
     @functools.wraps(f)
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
+        if mode == "reverse":
+            nums = _argnums(argnums, len(args))
+            out, blocks = reverse_jacobian(f, args, kwargs, nums, _budget.resolve(budget),
+                                           f"jacobian of {name}", _JACOBIAN_ADVICE)
+            return rebuild(out, (_pack(b, argnums) for b in blocks))
         return _jacobian(f, args, kwargs, argnums, chunk_size, _budget.resolve(budget),
                          f"jacobian of {name}", _JACOBIAN_ADVICE)
 

@@ -1,0 +1,156 @@
+"""Reverse mode: `vjp` and `linearize`, and the reverse passes of grad and jacobian.
+
+All of it comes from the forward-mode rules: `_transpose.linearize` records the rules run on
+symbolic tangents, and the recorded linear map is run backwards (see `_transpose`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._core import Variable, new_tag
+from ._errors import MemoryBudgetError, ShapeError
+from ._passes import as_input, leaves, rebuild
+from ._transpose import LinearMap
+from ._transpose import linearize as _linearize
+
+__all__ = ["linearize", "reverse_jacobian", "reverse_value_and_grad", "vjp"]
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
+    """Evaluate `f` and return its vector-Jacobian product function, by reverse mode.
+
+    Args:
+        f: a function of arrays written with dualgrad's primitives, operators or NumPy calls.
+        *primals: the point, one array per argument of `f`.
+
+    Returns:
+        ``(out, vjp_fn)``: ``f(*primals)``, and a function that takes a cotangent shaped like
+        `out` (a tuple or list of them for a tuple- or list-valued `f`) and returns a tuple of
+        cotangents, one per primal, each shaped like its primal: ``c @ J``.
+
+    The rules run once, on symbolic tangents; each `vjp_fn` call then walks the recorded
+    linear equations backwards. Memory: what the rules multiply the tangents by, kept while
+    `vjp_fn` lives.
+
+    Example:
+        >>> import numpy as np, dualgrad as dg
+        >>> out, vjp_fn = dg.vjp(lambda x: x * x, np.array([1.0, 3.0]))
+        >>> vjp_fn(np.array([1.0, 1.0]))
+        (array([2., 6.]),)
+    """
+    xs = [_plain(x, f"vjp (primal {i})") for i, x in enumerate(primals)]
+    out, lin = _linearize(f, xs, new_tag())
+    lin.transposing_only()
+    shapes = lin.out_shapes
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        cts = leaves(cotangent)
+        if len(cts) != len(shapes):
+            raise ShapeError(f"vjp_fn takes one cotangent per output of f ({len(shapes)}), "
+                             f"got {len(cts)}")
+        for i, (c, shape) in enumerate(zip(cts, shapes)):
+            if np.shape(c) != shape:
+                raise ShapeError(f"vjp_fn: cotangent {i} has shape {np.shape(c)}, but f's "
+                                 f"output has shape {shape}; give one shaped like the output")
+        return tuple(lin.transpose(*cts))
+
+    return out, vjp_fn
+
+
+def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """Evaluate `f` and return its linear map at `primals`, to apply to many tangents.
+
+    Returns:
+        ``(out, f_jvp)``: ``f(*primals)``, and a function taking one tangent per primal
+        (shaped like it) and returning the output's tangent, ``J @ t``, without running `f`
+        again: the rules' linear equations, recorded once, are replayed.
+
+    Example:
+        >>> import numpy as np, dualgrad as dg
+        >>> out, f_jvp = dg.linearize(lambda x: dg.sin(x), np.array([0.0, np.pi]))
+        >>> f_jvp(np.array([1.0, 1.0]))
+        array([ 1., -1.])
+    """
+    xs = [_plain(x, f"linearize (primal {i})") for i, x in enumerate(primals)]
+    out, lin = _linearize(f, xs, new_tag())
+
+    def f_jvp(*tangents: Any) -> Any:
+        if len(tangents) != len(xs):
+            raise ShapeError(f"f_jvp takes one tangent per primal ({len(xs)}), got "
+                             f"{len(tangents)}")
+        ts = []
+        for i, (t, x) in enumerate(zip(tangents, xs)):
+            t = as_input(t, f"f_jvp (tangent {i})")
+            if t.shape != x.shape:
+                raise ShapeError(f"f_jvp: tangent {i} has shape {t.shape} but its primal has "
+                                 f"shape {x.shape}; they must match")
+            ts.append(t)
+        return rebuild(out, iter(lin.forward(*ts)))
+
+    return out, f_jvp
+
+
+def _plain(x: Any, what: str) -> np.ndarray:
+    x = as_input(x, what)
+    if isinstance(x, Variable):
+        raise NotImplementedError(
+            f"{what} is a Variable of another differentiation: reverse mode inside another "
+            "differentiation is not supported yet; use mode='forward' (or let mode='auto' pick "
+            "it)")
+    return np.asarray(x)
+
+
+def _linear_map(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                nums: tuple[int, ...]) -> tuple[Any, LinearMap]:
+    """f's output and its linear map in the arguments `nums` (the others held constant)."""
+    xs = [_plain(args[i], f"argument {i}") for i in nums]
+
+    def of_chosen(*chosen: Any) -> Any:
+        full = list(args)
+        for i, x in zip(nums, chosen):
+            full[i] = x
+        return f(*full, **kwargs)
+
+    out, lin = _linearize(of_chosen, xs, new_tag())
+    return out, lin.transposing_only()
+
+
+def reverse_value_and_grad(f: Callable[..., Any], args: tuple[Any, ...],
+                           kwargs: dict[str, Any], nums: tuple[int, ...],
+                           scalar: Callable[[Any, list[Any]], None]) -> tuple[Any, list[Any]]:
+    """f's value and its gradient in the arguments `nums`, one reverse pass."""
+    out, lin = _linear_map(f, args, kwargs, nums)
+    scalar(out, leaves(out))
+    value = leaves(out)[0]
+    with np.errstate(invalid="ignore"):  # 0 * inf: the caller looks at the gradient's NaN
+        grads = lin.transpose(np.ones(np.shape(value)))
+    return value, [np.asarray(g) for g in grads]
+
+
+def reverse_jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                     nums: tuple[int, ...], budget: int, what: str, advice: str) -> Any:
+    """The Jacobian blocks of f by reverse mode: one transposed pass per output element, each
+    giving one row of every block (the cotangent rows of jacrev)."""
+    out, lin = _linear_map(f, args, kwargs, nums)
+    in_shapes = lin.in_shapes
+    blocks: list[list[Any]] = []
+    size = sum(math.prod(s) for s in lin.out_shapes) * sum(math.prod(s) for s in in_shapes) * 8
+    if size > budget:
+        raise MemoryBudgetError(f"{what} would hold {size} bytes, over the memory budget of "
+                                f"{budget}. {advice}", size, budget)
+    cotangents = [np.zeros(shape) for shape in lin.out_shapes]
+    for o, shape in enumerate(lin.out_shapes):
+        rows = [np.empty((math.prod(shape), *s)) for s in in_shapes]
+        flat = cotangents[o].reshape(-1)
+        for r in range(flat.size):
+            flat[r] = 1.0
+            for row, g in zip(rows, lin.transpose(*cotangents)):
+                row[r] = g
+            flat[r] = 0.0
+        blocks.append([row.reshape((*shape, *s)) for row, s in zip(rows, in_shapes)])
+    return out, blocks

@@ -1,0 +1,183 @@
+"""Reverse mode: every registered primitive's rule, transposed, gives the vector-Jacobian
+product of finite differences, over the shapes its forward checks use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dualgrad as dg
+import finite_differences as fd
+from dualgrad._core import new_tag
+from dualgrad._transpose import linearize
+from test_primitives import BUILTIN_NAMES, close, spec_cases
+
+
+def _vjp(f: Any, args: tuple[Any, ...], i: int, cotangent: np.ndarray) -> np.ndarray:
+    def of_one(x: Any) -> Any:
+        return f(*args[:i], x, *args[i + 1:])
+    _, lin = linearize(of_one, [np.asarray(args[i], dtype=float)], new_tag())
+    return lin.transpose(cotangent)[0]
+
+
+@pytest.mark.parametrize("name", BUILTIN_NAMES)
+def test_transposed_rules_match_finite_differences(name: str) -> None:
+    """For each argument, the transposed rule applied to a random cotangent is the cotangent
+    times the finite-difference Jacobian (reverse mode's vector-Jacobian product)."""
+    prim = dg.primitive(name)
+    rng = np.random.default_rng(7)
+    for case in spec_cases(name):
+        f = lambda *a, case=case: prim(*a, **case.params)  # noqa: E731
+        out = np.asarray(f(*case.args))
+        for i in case.diff:
+            c = rng.normal(size=out.shape)
+            jac = fd.jacobian(f, case.args, i).reshape(out.size, -1)
+            want = (c.reshape(-1) @ jac).reshape(np.shape(case.args[i]))
+            close(_vjp(f, case.args, i, c), want, f"{name}, argument {i}, {case.label()}")
+
+
+# ---- the transformations -----------------------------------------------------------------------
+
+def _program(w: Any, x: Any) -> Any:
+    """A composite: products, indexing, concatenation, a mask, einsum and reductions."""
+    h = dg.tanh(x @ w) * dg.sigmoid(w[0])
+    both = dg.concatenate([h, dg.exp(-h[:, :1])], axis=1)
+    masked = np.where(x[:, :1] > 0, both, 0.5 * both)
+    return dg.sum(np.einsum("ij,jk->ik", masked, np.ones((4, 2))) ** 2) + dg.mean(w * w)
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(3, 3)), rng.normal(size=(5, 3))
+
+
+def test_reverse_grad_of_a_composite_matches_finite_differences():
+    """grad(mode="reverse") of a composite of many primitives and NumPy calls, in each argument
+    and in both at once, is the finite-difference gradient."""
+    w, x = _data()
+    for argnums in (0, 1, (0, 1)):
+        got = dg.grad(_program, argnums=argnums, mode="reverse")(w, x)
+        nums = (argnums,) if isinstance(argnums, int) else argnums
+        blocks = (got,) if isinstance(argnums, int) else got
+        for i, g in zip(nums, blocks):
+            close(g, fd.jacobian(_program, (w, x), i), f"argument {i}")
+
+
+def test_vjp_of_a_function_with_two_outputs_matches_finite_differences():
+    """vjp gives f's outputs and a function of one cotangent per output returning one
+    cotangent per primal: c @ J for finite-difference Jacobians."""
+    w, x = _data()
+
+    def f(w: Any, x: Any) -> Any:
+        return dg.tanh(x @ w), dg.sum(w * w)
+
+    out, vjp_fn = dg.vjp(f, w, x)
+    np.testing.assert_allclose(out[0], np.tanh(x @ w))
+    c = (np.random.default_rng(0).normal(size=(5, 3)), np.array(2.0))
+    cw, cx = vjp_fn(c)
+    for i, got in ((0, cw), (1, cx)):
+        want = sum((ci.reshape(-1) @ fd.jacobian(lambda *a, k=k: f(*a)[k], (w, x), i)
+                    .reshape(ci.size, -1)).reshape((w, x)[i].shape) for k, ci in enumerate(c))
+        close(got, want, f"primal {i}")
+
+
+def test_vjp_refuses_a_cotangent_of_the_wrong_shape():
+    """A cotangent not shaped like f's output is a ShapeError naming both shapes."""
+    _, vjp_fn = dg.vjp(lambda x: x * 2.0, np.ones(3))
+    with pytest.raises(dg.ShapeError, match=r"\(2,\).*\(3,\)"):
+        vjp_fn(np.ones(2))
+
+
+def test_linearize_evaluates_the_linear_map_on_many_tangents():
+    """linearize's f_jvp gives J @ t for any number of tangents without running f again,
+    matching finite differences."""
+    calls = [0]
+    w, x = _data()
+
+    def f(w: Any) -> Any:
+        calls[0] += 1
+        return dg.tanh(x @ w) * dg.exp(w[0])
+
+    _, f_jvp = dg.linearize(f, w)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        t = rng.normal(size=w.shape)
+        close(f_jvp(t), fd.directional(f, (w,), (t,)), "J @ t")
+    assert calls[0] == 1 + 3 * 2  # the recording, then finite differences' own calls only
+
+
+def test_reverse_jacobian_matches_finite_differences():
+    """jacobian(mode="reverse") (one transposed pass per output element) is the
+    finite-difference Jacobian, for each argument of a tuple `argnums`."""
+    w, x = _data()
+
+    def f(w: Any, x: Any) -> Any:
+        return dg.sigmoid(x @ w)[:, 0] * dg.sum(w)
+
+    jw, jx = dg.jacobian(f, argnums=(0, 1), mode="reverse")(w, x)
+    close(jw, fd.jacobian(f, (w, x), 0), "w")
+    close(jx, fd.jacobian(f, (w, x), 1), "x")
+
+
+def _broken(name: str) -> dg.Primitive:
+    # a rule that is not linear in its tangent: fine in forward mode, refused in reverse
+    return dg.Primitive(name, lambda v: v ** 2, lambda t, out, v: 2 * v * t + 0 * t * t,
+                        elementwise=True)
+
+
+def test_a_rule_that_is_not_linear_is_refused_by_name_in_reverse_mode():
+    """A rule multiplying its tangent by itself cannot be transposed: NotTransposableError,
+    a dualgrad TypeError naming the primitive; forward mode still differentiates it."""
+    square = _broken("nonlinear_square")
+    with pytest.raises(dg.NotTransposableError, match=r"'nonlinear_square'.*by itself") as info:
+        dg.grad(lambda v: dg.sum(square(v)), mode="reverse")(np.ones(3))
+    assert isinstance(info.value, TypeError)
+    np.testing.assert_allclose(dg.grad(lambda v: dg.sum(square(v)), mode="forward")(np.ones(3)),
+                               [2.0, 2.0, 2.0])
+
+
+def test_auto_takes_reverse_mode_from_a_hundred_inputs():
+    """mode="auto" runs forward mode below AUTO_REVERSE_FROM inputs and reverse mode from it
+    (seen through a rule only forward mode accepts); a chunk_size keeps forward mode."""
+    square = _broken("nonlinear_square_auto")
+    g = dg.grad(lambda v: dg.sum(square(v)))
+    np.testing.assert_allclose(g(np.ones(99)), np.full(99, 2.0))
+    with pytest.raises(dg.NotTransposableError):
+        g(np.ones(100))
+    chunked = dg.grad(lambda v: dg.sum(square(v)), chunk_size=50)(np.ones(100))
+    np.testing.assert_allclose(chunked, np.full(100, 2.0))
+
+
+def test_auto_keeps_zero_cotangents_zero_through_infinite_slopes():
+    """Where reverse mode meets an infinite slope with a zero cotangent (sqrt at 0 on the
+    branch a `where` drops), "auto" gives forward mode's answer: finite, the zero kept."""
+    x = np.linspace(0.0, 1.0, 200)
+
+    def f(x: Any) -> Any:
+        return dg.sum(np.where(x > 0, dg.sqrt(x), 0.0) + x)
+
+    with np.errstate(divide="ignore"):  # the slope 1 / (2 sqrt(0)), as in forward mode
+        g = dg.grad(f)(x)
+    assert np.isfinite(g).all() and g[0] == 1.0
+    np.testing.assert_allclose(g[1:], 0.5 / np.sqrt(x[1:]) + 1.0)
+
+
+def test_reverse_mode_inside_another_differentiation_is_refused_clearly():
+    """Reverse mode does not nest yet: asking for it on a Variable of an outer
+    differentiation is NotImplementedError saying to use forward mode; "auto" nests."""
+    def inner(x: Any, mode: str) -> Any:
+        return dg.grad(lambda v: dg.sum(v ** 3), mode=mode)(x)
+
+    with pytest.raises(NotImplementedError, match="mode='forward'"):
+        dg.jacobian(lambda x: inner(x, "reverse"))(np.ones(3))
+    np.testing.assert_allclose(dg.jacobian(lambda x: inner(x, "auto"))(np.arange(3.0)),
+                               np.diag(6 * np.arange(3.0)))
+
+
+@pytest.mark.parametrize("transform", [dg.grad, dg.value_and_grad, dg.jacobian])
+def test_an_unknown_mode_is_a_config_error(transform: Any):
+    """mode must be "auto", "forward" or "reverse"."""
+    with pytest.raises(dg.ConfigError, match="'backward'"):
+        transform(dg.sum, mode="backward")
