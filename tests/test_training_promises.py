@@ -249,11 +249,12 @@ def test_setting_memory_budget_after_training_changes_the_chunking():
 
 
 def mlp(budget: int) -> dg.Model:
-    """A 2-32-32-1 tanh network: 1,185 weights."""
+    """A 2-32-32-1 tanh network: 1,185 weights, with forward-mode gradients (passes of
+    directions, planned from the budget)."""
     return dg.Model([{"type": "dense", "units": 32, "activation": "tanh"},
                      {"type": "dense", "units": 32, "activation": "tanh"},
                      {"type": "dense", "units": 1}], "mse", "sgd", seed=0, input_shape=[2],
-                    memory_budget=budget)
+                    memory_budget=budget, gradient="forward")
 
 
 @pytest.mark.parametrize("budget", [2 << 20, 8 << 20], ids=["2MiB", "8MiB"])

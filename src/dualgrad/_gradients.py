@@ -15,12 +15,16 @@ import numpy as np
 
 from . import _zeros
 from ._core import Variable, new_tag, unit_seeds
+from ._errors import ConfigError
 from ._programs import StepPrograms
+from ._transpose import linearize
 from ._weights import Weights
 from .layers import Layer
 from .losses import Loss
 
 __all__ = ["GradientEngine"]
+
+_MODES = ("auto", "forward", "reverse")
 
 
 class GradientEngine:
@@ -32,7 +36,12 @@ class GradientEngine:
         memory_budget: the bytes of tangents one pass may hold; reassign to replan.
     """
 
-    def __init__(self, layers: list[Layer], loss: Loss, memory_budget: int) -> None:
+    def __init__(self, layers: list[Layer], loss: Loss, memory_budget: int,
+                 mode: str = "auto") -> None:
+        if mode not in _MODES:
+            raise ConfigError(f"gradient must be one of {', '.join(map(repr, _MODES))}; got "
+                              f"{mode!r}")
+        self.mode = mode
         self.layers = layers
         self._chunks: dict[int, int] = {}
         self._seeds: dict[tuple[int, int], list[list[Any]]] = {}
@@ -40,6 +49,8 @@ class GradientEngine:
         self._tail: tuple[Layer, Loss] | None = None
         self._fused_for: tuple[Layer | None, Loss | None] = (None, None)
         self.programs = StepPrograms(self.loss_of)
+        self.reverse_programs = StepPrograms(self.loss_of)
+        self.reverse_programs.reverse = True
         self.loss = loss
         self.memory_budget = memory_budget
 
@@ -70,6 +81,7 @@ class GradientEngine:
         self._memory_budget = int(value)
         self._chunks.clear()
         self.programs.clear()
+        self.reverse_programs.clear()
 
     # ---- the function ------------------------------------------------------------------------
 
@@ -155,11 +167,21 @@ class GradientEngine:
         several passes, a repair, and layers that cannot be recorded run eagerly."""
         params = weights.params if flat is None else weights.views(flat)
         parts = (*self.layers, self._loss)
+        reverse = self.reverse(weights, x.shape[0])
+        programs = self.reverse_programs if reverse else self.programs
         if not repair:  # the batch's program, if one is recorded (only for one-pass plans)
-            replayed = self.programs.replay(weights, parts, x, y, fixed, params)
+            replayed = programs.replay(weights, parts, x, y, fixed, params)
             if replayed is not None:
                 value, grad = _as_gradient(*replayed)
                 return float(value), grad
+        if reverse:
+            if not repair:
+                replayed = programs.record(weights, parts, x, y, fixed, params,
+                                           self.memory_budget)
+                if replayed is not None:
+                    value, grad = _as_gradient(*replayed)
+                    return float(value), grad
+            return self._reverse(weights, params, x, y, repair, flat)
         total = weights.size
         step = self.chunk_size(weights, x.shape[0])
         if total == 0:  # a model without weights
@@ -187,6 +209,50 @@ class GradientEngine:
             finally:
                 _zeros.REPAIRING.discard(tag)
         return float(value), grad
+
+    def reverse(self, weights: Weights, rows: int) -> bool:
+        """Whether the gradient of a batch of `rows` samples runs in reverse mode: as asked,
+        or with "auto" from `reverse_from` weights, or from `reverse_from_work` weights times
+        samples (forward mode's work grows with both, reverse mode's with the samples alone,
+        plus a fixed cost; benchmarks/bench_reverse.py measures the crossover)."""
+        if self.mode != "auto":
+            return self.mode == "reverse"
+        return weights.size >= self.reverse_from or weights.size * rows >= self.reverse_from_work
+
+    reverse_from = 64
+    reverse_from_work = 32_768
+
+    def _reverse(self, weights: Weights, params: Sequence[Sequence[Any]], x: np.ndarray,
+                 y: np.ndarray, repair: bool, flat: np.ndarray | None
+                 ) -> tuple[float, np.ndarray]:
+        """The loss and its gradient by one reverse pass: the rules' linear equations recorded
+        on symbolic tangents of every weight, and run back from the loss."""
+        arrays = [w for ws in params for w in ws]
+        counts = [len(ws) for ws in params]
+
+        def loss(*flat: Any) -> Any:
+            nested, at = [], 0
+            for n in counts:
+                nested.append(list(flat[at:at + n]))
+                at += n
+            return self.loss_of(nested, x, y)
+
+        out, lin = linearize(loss, arrays, new_tag())
+        with np.errstate(invalid="ignore"):  # 0 * inf: a NaN is looked for by the caller
+            grads = lin.transposing_only().transpose(np.ones(()))
+        grad = np.empty(weights.size)
+        at = 0
+        for g in grads:
+            grad[at:at + g.size] = g.reshape(-1)
+            at += g.size
+        if repair and np.isnan(grad).any() and math.isfinite(float(out)):
+            # an infinite slope met a zero cotangent: forward mode keeps the zero (see _zeros)
+            mode, self.mode = self.mode, "forward"
+            try:
+                return self.value_and_gradient(weights, x, y, flat, repair=True)
+            finally:
+                self.mode = mode
+        return float(out), grad
 
     def forward_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
                          rng: np.random.Generator) -> tuple[float, np.ndarray]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ._core import Rows, Variable, new_tag, unit_seeds
 from ._trace import Program, TracingError, record
+from ._transpose import linearize
 
 __all__ = ["StepPrograms"]
 
@@ -45,6 +46,7 @@ class StepPrograms:
         self._kept = 0  # bytes of folded arrays kept by the programs
         self._full = False  # no room was left to fold the last batch of fixed data
         self.eager = False  # a layer or the loss cannot be recorded
+        self.reverse = False  # the gradient by reverse mode (see GradientEngine.reverse)
         self._params_of: Any = None
         self._arrays: list[np.ndarray] = []
 
@@ -106,8 +108,43 @@ class StepPrograms:
 
     def _record(self, weights: Any, arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                 fixed: bool, budget: int) -> tuple[Program, list[Any]]:
-        seeds = self._unit_seeds(weights)
         layout = [len(ws) for ws in weights.params]
+        step = self._reverse_step(layout) if self.reverse else self._forward_step(weights,
+                                                                                  layout)
+        flags = [False] * len(arrays) + [fixed, fixed]
+        # fixed data folds within what is left of a quarter of the budget
+        room = max(budget // 4 - self._kept, 0) if fixed else 0
+        program, out = record(step, [*arrays, x, y], flags, budget=room)
+        if fixed and not program.folded:
+            # nothing to fold, or no room to keep it: a program that replays every equation
+            # (the same as one recorded on varying data) serves every batch of this shape
+            fixed, self._full = False, True
+        self._kept += program.kept_bytes
+        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
+        self._programs[key] = program
+        return program, out
+
+    def _reverse_step(self, layout: list[int]) -> Any:
+        """The step in reverse mode: the loss's linear map in the weights, recorded inside
+        the step and transposed there, so that the program holds the backward pass too."""
+        def step(*inputs: Any) -> list[Any]:
+            ws, xb, yb = inputs[:-2], inputs[-2], inputs[-1]
+
+            def loss(*flat: Any) -> Any:
+                params, at = [], 0
+                for n in layout:
+                    params.append(list(flat[at:at + n]))
+                    at += n
+                return self._loss_of(params, xb, yb)
+
+            value, lin = linearize(loss, list(ws), new_tag())
+            grads = lin.transposing_only().transpose(np.ones(()))
+            return [value, np.concatenate([np.reshape(g, -1) for g in grads])]
+        return step
+
+    def _forward_step(self, weights: Any, layout: list[int]) -> Any:
+        """The step in forward mode: every weight a direction, seeded with unit seeds."""
+        seeds = self._unit_seeds(weights)
 
         def step(*inputs: Any) -> list[Any]:
             tag = new_tag()
@@ -121,19 +158,7 @@ class StepPrograms:
             if type(out) is not Variable or out.tag != tag:
                 raise _ConstantLossError
             return [out.value, out.tangent]
-
-        flags = [False] * len(arrays) + [fixed, fixed]
-        # fixed data folds within what is left of a quarter of the budget
-        room = max(budget // 4 - self._kept, 0) if fixed else 0
-        program, out = record(step, [*arrays, x, y], flags, budget=room)
-        if fixed and not program.folded:
-            # nothing to fold, or no room to keep it: a program that replays every equation
-            # (the same as one recorded on varying data) serves every batch of this shape
-            fixed, self._full = False, True
-        self._kept += program.kept_bytes
-        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
-        self._programs[key] = program
-        return program, out
+        return step
 
     def _unit_seeds(self, weights: Any) -> list[list[Rows]]:
         """Each weight's tangent when every weight is a direction: its rows of the identity,

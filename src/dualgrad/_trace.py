@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,10 +49,17 @@ def _escape(what: str) -> TracingError:
 _STATIC = frozenset({np.shape, np.ndim, np.size, np.result_type})
 
 
+_LEVELS = itertools.count()
+
+
 class _Trace:
     """The equations recorded so far, with every slot's value from the recording."""
 
     def __init__(self) -> None:
+        # a recording inside another (reverse mode's linear map inside a recorded training
+        # step) has the higher level: the other's arrays are its constants
+        self.level = next(_LEVELS)
+        self.active = True  # while its function runs; a Tracer of a finished one is stale
         self.values: list[Any] = []  # slot -> its value in the recorded run
         self.fixed: list[bool] = []  # slot -> the same on every replay
         self.equations: list[tuple[Callable[..., Any], tuple[int, ...], dict[str, Any], int]] = []
@@ -77,10 +85,12 @@ class _Trace:
 
     def leaf(self, x: Any) -> int:
         """The slot of an argument: a Tracer's own, or a new constant's."""
+        if type(x) is Tracer and x._trace is not self:
+            if not (x._trace.active and x._trace.level < self.level):
+                raise TracingError("an array of another recording, one that has ended, met "
+                                   "this one; record them one at a time")
+            return self.constant(x)  # an array of the enclosing recording: a constant here
         if type(x) is Tracer:
-            if x._trace is not self:
-                raise TracingError("a function recorded inside another recording mixed the "
-                                   "arrays of both; record them one at a time")
             return x._slot
         return self.constant(x)
 
@@ -311,11 +321,11 @@ def _record(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
     found: list[Tracer] = []
     _find(args, found)
     _find(kwargs, found)
-    trace = found[0]._trace
+    trace = _innermost(found)
     flat = not any(type(a) in (list, tuple, dict) and _has_tracer(a) for a in args) \
         and not any(_has_tracer(v) for v in kwargs.values())
     if flat:
-        values = [a.value if type(a) is Tracer else a for a in args]
+        values = [a.value if type(a) is Tracer and a._trace is trace else a for a in args]
         if trace.silent:
             with np.errstate(all="ignore"):
                 out = fn(*values, **kwargs)
@@ -325,12 +335,22 @@ def _record(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
         eq_fn: Callable[..., Any] = fn
         params = kwargs
     else:
-        values = [t.value for t in found]
+        values = [t.value if t._trace is trace else t for t in found]
         with np.errstate(all="ignore") if trace.silent else contextlib.nullcontext():
             out = _Nested(fn, args, kwargs)(*values)
         ins = tuple(trace.leaf(t) for t in found)
         eq_fn, params = _Nested(fn, _untraced(args), _untraced(kwargs)), {}
     return _output(trace, eq_fn, ins, params, out, fn)
+
+
+def _innermost(found: Sequence[Tracer]) -> _Trace:
+    """The recording an operation on `found` belongs to: the innermost (the others' arrays are
+    its constants)."""
+    trace = found[0]._trace
+    for t in found:
+        if t._trace.level > trace.level:
+            trace = t._trace
+    return trace
 
 
 def _has_tracer(x: Any) -> bool:
@@ -354,14 +374,16 @@ def _untraced(x: Any) -> Any:
 def _output(trace: _Trace, fn: Callable[..., Any], ins: tuple[int, ...],
             params: dict[str, Any], out: Any, what: Any) -> Any:
     fixed = all(trace.fixed[i] for i in ins)
-    if isinstance(out, (np.ndarray, np.generic)):  # (a NumPy scalar on every replay too)
+    # (a NumPy scalar on every replay too; an enclosing recording's array inside another)
+    if isinstance(out, (np.ndarray, np.generic)) or type(out) is Tracer:
         slot = trace.slot(out, fixed)
         trace.equations.append((fn, ins, params, slot))
         trace.ops[slot] = what
         if _seams.applying:
             trace.rule_of[slot] = _seams.applying[-1]
         return Tracer(trace, slot, out)
-    if type(out) in (tuple, list) and out and all(isinstance(o, np.ndarray) for o in out):
+    if type(out) in (tuple, list) and out \
+            and all(isinstance(o, np.ndarray) or type(o) is Tracer for o in out):
         slot = trace.slot(out, fixed)
         trace.equations.append((fn, ins, params, slot))
         parts = []
@@ -386,17 +408,19 @@ def _record_primitive(prim: Primitive | Callable[..., Any], args: tuple[Any, ...
         args = _checked(prim.name, args)  # booleans and integers become floats, as eagerly
     found: list[Tracer] = []
     _find(args, found)
-    trace = found[0]._trace
+    trace = _innermost(found)
+    values = [a.value if type(a) is Tracer and a._trace is trace else a for a in args]
+    outer = any(type(v) is Tracer for v in values)
     try:
         with np.errstate(all="ignore") if trace.silent else contextlib.nullcontext():
-            out = prim.fn(*[a.value if type(a) is Tracer else a for a in args], **params)
+            # with arrays of an enclosing recording, the primitive itself records there too
+            out = prim(*values, **params) if outer else prim.fn(*values, **params)
     except ValueError as exc:
         raise ShapeError(f"{prim.name} cannot combine the shapes "
-                         f"{[np.shape(a.value if type(a) is Tracer else a) for a in args]}: "
-                         f"{exc}") from exc
+                         f"{[np.shape(v) for v in values]}: {exc}") from exc
     fn = prim.fn
-    if type(out) is not np.ndarray:  # (a NumPy scalar, for these shapes on every replay)
-        out, fn = np.asarray(out), _as_array(fn)
+    if type(out) is not np.ndarray and type(out) is not Tracer:
+        out, fn = np.asarray(out), _as_array(fn)  # a NumPy scalar, on every replay too
     ins = tuple(trace.leaf(a) for a in args)
     return _output(trace, fn, ins, params, out, prim)
 
@@ -579,7 +603,10 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
         slot = trace.slot(x, bool(keep))
         trace.inputs.append(slot)
         tracers.append(Tracer(trace, slot, x))
-    outputs = recording(f, *tracers)
+    try:
+        outputs = recording(f, *tracers)
+    finally:
+        trace.active = False
     single = not isinstance(outputs, (list, tuple))
     outs = [outputs] if single else list(outputs)
     program = Program(trace, outs, _budget.resolve(budget))

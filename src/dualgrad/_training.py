@@ -140,6 +140,7 @@ class Trainer:
                 bar.close()
             self.fixed = False
             self.engine.programs.release_fixed()
+            self.engine.reverse_programs.release_fixed()
         for cb in hooks:
             cb.on_train_end(model)
         return history

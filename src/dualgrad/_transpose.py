@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import primitives as p
-from ._core import Primitive, Variable
+from ._core import Primitive, Variable, call
 from ._errors import NotTransposableError
 from ._trace import _HOLE, Program, Tracer, _Nested, _Trace, recording
 from ._tree import leaves, rebuild
@@ -43,7 +43,10 @@ def linearize(f: Callable[..., Any], primals: Sequence[Any], tag: int
         slot = trace.slot(value, False)
         trace.inputs.append(slot)
         tangents.append(Tracer(trace, slot, value))
-    out = recording(f, *(Variable._make(x, t, tag) for x, t in zip(primals, tangents)))
+    try:
+        out = recording(f, *(Variable._make(x, t, tag) for x, t in zip(primals, tangents)))
+    finally:
+        trace.active = False
     values, outs = [], []
     for o in leaves(out):
         if type(o) is Variable and o.tag == tag:
@@ -95,7 +98,7 @@ class LinearMap:
         # constants read by the equations (the residuals); shapes and dtypes of the linear slots
         self._constants = {i: values[i] for fn, ins, params, out, op in live for i in ins
                            if not linear[i]}
-        self._shapes = {i: (np.shape(values[i]), np.result_type(values[i]))
+        self._shapes = {i: (values[i].shape, values[i].dtype)
                         for fn, ins, params, out, op in live for i in (*ins, out) if linear[i]}
         self._rule_of = {out: trace.rule_of[out] for *_, out, op in live
                          if out in trace.rule_of}
@@ -159,6 +162,8 @@ class LinearMap:
 
 def _shape(x: Any) -> Any:
     """A constant argument's shape, for arrays and numbers (None for other parameters)."""
+    if type(x) is Tracer:  # an array of an enclosing recording
+        return x.shape
     return np.shape(x) if isinstance(x, (np.ndarray, np.generic, float, int)) else None
 
 
@@ -264,6 +269,9 @@ def _matmul(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
     k = linear[0]
     a_shape, b_shape = shapes[0], shapes[1]
     other = args[1 - k]
+    # BLAS takes strided arrays only: a broadcast cotangent (zero strides) would fall back to
+    # NumPy's own loops, a hundred times slower
+    c = _contiguous(c)
     # 1-D operands as matrices: a (n,) as (1, n), b (n,) as (n, 1); c gains the axes they lost
     if len(a_shape) == 1:
         c = np.expand_dims(c, -2)
@@ -282,6 +290,10 @@ def _matmul(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
     return [(1, unbroadcast(g, b_shape))]
 
 
+def _contiguous(a: Any) -> Any:
+    return a if type(a) is not np.ndarray or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def _dot(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
          params: dict[str, Any]) -> list[tuple[int, Any]]:
     a_shape, b_shape = shapes[0], shapes[1]
@@ -290,6 +302,7 @@ def _dot(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
     if len(a_shape) <= 2 and len(b_shape) <= 2 and len(a_shape) and len(b_shape):
         return _matmul(c, args, linear, shapes, params)
     k = linear[0]
+    c = _contiguous(c)
     if len(b_shape) == 1:  # a (..., n) . b (n,): a sum over a's last axis
         if k == 0:
             return [(0, np.multiply.outer(c, args[1]).reshape(a_shape))]
@@ -362,12 +375,18 @@ def _getitem(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
     if 1 in linear:
         raise _nonlinear("indexes by its tangent")
     index = args[1] if len(args) > 1 else params["index"]
-    z = np.zeros(shapes[0], dtype=c.dtype)
+    # one equation when c is itself being recorded (a transposed training step)
+    return [(0, call(_scatter, c, shapes[0], index))]
+
+
+def _scatter(c: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """Zeros of `shape` with `c` added at `index`: the transpose of picking `index`."""
+    z = np.zeros(shape, dtype=c.dtype)
     if _basic(index):
         z[index] = c  # basic indices pick each element once
     else:
         np.add.at(z, index, c)  # repeated indices add up
-    return [(0, z)]
+    return z
 
 
 def _where(c: Any, args: list[Any], linear: list[int], shapes: list[Any],

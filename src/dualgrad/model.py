@@ -26,15 +26,18 @@ from .optimizers import Optimizer
 
 __all__ = ["History", "Model"]
 
-_MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
+_MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget",
+               "gradient")
 
 
 class Model:
-    """A stack of layers trained on a loss by an optimizer, with gradients by forward mode.
+    """A stack of layers trained on a loss by an optimizer.
 
-    Every scalar parameter is a tangent direction, seeded automatically: one vectorised
-    forward pass gives the gradient of all P parameters, or several passes of a chunk of
-    directions when P times the activations would exceed `memory_budget` bytes.
+    The gradient comes from forward mode, where every scalar parameter is a tangent direction,
+    seeded automatically (one vectorised pass gives the gradient of all P parameters, or
+    several passes of a chunk of directions when P times the activations would exceed
+    `memory_budget` bytes), or from reverse mode, where the rules' linear equations are
+    recorded and run backwards from the loss (the cost of a few forward passes whatever P).
 
     Args:
         layers: each a `Layer`, a registered layer name, or a config dict with a ``"type"``.
@@ -45,6 +48,8 @@ class Model:
         input_shape: the per-sample input shape; None builds the model on the first data.
         memory_budget: the bytes of tangents a gradient pass may hold; by default the
             process's budget (`dualgrad.get_memory_budget`, 1 GiB unless set).
+        gradient: "forward", "reverse", or "auto" (the default): forward mode while the
+            weights are few (see `GradientEngine.reverse_from`), reverse mode beyond.
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -58,7 +63,7 @@ class Model:
 
     def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any,
                  seed: int | None = None, input_shape: Sequence[int] | None = None,
-                 memory_budget: int | None = None) -> None:
+                 memory_budget: int | None = None, gradient: str = "auto") -> None:
         if isinstance(layers, (str, dict, Layer)) or not isinstance(layers, Sequence) \
                 or not layers:
             raise ConfigError("layers must be a non-empty list of layers, names or configs")
@@ -76,7 +81,7 @@ class Model:
         self.stop_training = False
         self._rng = np.random.default_rng(self.seed)
         self._weights: Weights | None = None
-        self._gradients = GradientEngine(parts, lossobj, int(memory_budget))
+        self._gradients = GradientEngine(parts, lossobj, int(memory_budget), gradient)
         self._trainer = Trainer(self._gradients, self._rng)
         if input_shape is not None:
             self.build(tuple(input_shape))
@@ -160,6 +165,7 @@ class Model:
             "optimizer": describe("optimizer", self.optimizer),
             "seed": self.seed,
             "memory_budget": self.memory_budget,
+            "gradient": self._gradients.mode,
         }
         if self._weights is not None:
             config["input_shape"] = list(self._weights.input_shape)
