@@ -190,6 +190,22 @@ EINSUM_CASES = [
     (" ij , j -> i ", [(2, 3), (3,)]), ("ij,ij->ij", [(2, 3), (2, 3)]), ("i,->i", [(3,), ()]),
 ]
 
+def whole_quotients_apart(x: np.ndarray, y: np.ndarray) -> bool:
+    """x / y at least 0.1 from a whole number: clear of remainder's and fmod's jumps."""
+    q = np.abs(np.divide(x, y))
+    return bool(np.all(np.abs(q - np.round(q)) > 0.1))
+
+
+def heaviside_cases(rng: np.random.Generator) -> list[Case]:
+    """heaviside differentiated in h0 (its value at 0), with x = 0 at every other entry."""
+    def steps(shape: tuple[int, ...]) -> np.ndarray:
+        x = away_from_zero()(rng, shape)
+        return np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 0, 0.0, x)
+
+    return [Case((steps(sx), rng.uniform(-2, 2, sh)), {}, (1,))
+            for sx, sh in BINARY_SHAPES]
+
+
 SPECS: dict[str, Spec] = {
     "add": binary(uniform(-2, 2), uniform(-2, 2)),
     "subtract": binary(uniform(-2, 2), uniform(-2, 2)),
@@ -288,6 +304,19 @@ SPECS: dict[str, Spec] = {
     "hypot": binary(away_from_zero(), uniform(-2, 2)),
     # arctan2(y, x) jumps by 2 pi across y = 0 where x < 0: y keeps clear of 0
     "arctan2": binary(away_from_zero(), uniform(-2, 2)),
+    # more exponentials, angles, remainders and the NaN-skipping extremes
+    "exp2": unary(uniform(-2, 2)),
+    "logaddexp": binary(uniform(-3, 3), uniform(-3, 3)),
+    "logaddexp2": binary(uniform(-3, 3), uniform(-3, 3)),
+    "deg2rad": unary(uniform(-200, 200)),
+    "rad2deg": unary(uniform(-3, 3)),
+    "sinc": unary(uniform(-2.5, 2.5)),
+    "remainder": binary(uniform(-3, 3), away_from_zero(0.5, 2.0), accept=whole_quotients_apart),
+    "fmod": binary(uniform(-3, 3), away_from_zero(0.5, 2.0), accept=whole_quotients_apart),
+    "fmax": binary(uniform(-2, 2), uniform(-2, 2), accept=no_ties),
+    "fmin": binary(uniform(-2, 2), uniform(-2, 2), accept=no_ties),
+    "heaviside": heaviside_cases,
+    "astype": arrays([(s, {"dtype": np.dtype(np.float64)}) for s in UNARY_SHAPES]),
     # reductions
     "prod": arrays(AXES, sample=with_zeros),
     "max": arrays(AXES, sample=distinct),
