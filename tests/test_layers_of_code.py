@@ -47,6 +47,9 @@ TABLE = {
     "_trace": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
+    "_numpy_values": "numpy",
+    "_numpy_shapes": "numpy",
+    "_numpy_products": "numpy",
     "_dispatch": "numpy",
     # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
     "_transforms": "transforms",
