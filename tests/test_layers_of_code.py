@@ -39,6 +39,7 @@ TABLE = {
     "primitives.elementwise": "primitives",
     "primitives.fused": "primitives",
     "primitives.linalg": "primitives",
+    "primitives.matrices": "primitives",
     "primitives.reductions": "primitives",
     "primitives.shaping": "primitives",
     "primitives.softmax": "primitives",
@@ -50,6 +51,7 @@ TABLE = {
     "_numpy_values": "numpy",
     "_numpy_shapes": "numpy",
     "_numpy_products": "numpy",
+    "_numpy_linalg": "numpy",
     "_dispatch": "numpy",
     # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
     "_transforms": "transforms",

@@ -66,6 +66,31 @@ NUMPY_CODE: list[tuple[str, Callable[[Any], Any]]] = [
     ("trace", lambda x: np.trace(x)), ("trace-offset", lambda x: np.trace(x, 1)),
     ("einsum-interleaved", lambda x: np.einsum(x, [0, 1], OTHER, [2, 1], [0, 2])),
     ("einsum-interleaved-implicit", lambda x: np.einsum(x, [Ellipsis, 1], x, [Ellipsis, 1])),
+    # dense linear algebra, on well-conditioned matrices made from x
+    ("inv", lambda x: np.linalg.inv(_square(x))),
+    ("solve", lambda x: np.linalg.solve(_square(x), x[0, :3])),
+    ("solve-matrix", lambda x: np.linalg.solve(_square(OTHER), x)),
+    ("det", lambda x: np.linalg.det(_square(x))),
+    ("slogdet", lambda x: np.linalg.slogdet(-_square(x)).logabsdet),
+    ("cholesky", lambda x: np.linalg.cholesky(_spd(x))),
+    ("eigvalsh", lambda x: np.linalg.eigvalsh(_spd(x))),
+    ("eigvalsh-upper", lambda x: np.linalg.eigvalsh(_spd(x) + np.tril(x[:, 1:], -1), "U")),
+    ("eigh", lambda x: np.linalg.eigh(_spd(x)).eigenvectors * np.linalg.eigh(_spd(x))[0]),
+    ("eigh-upper", lambda x: np.linalg.eigh(_spd(x) + np.triu(x[:, 1:]), UPLO="U")[1]),
+    ("svd", lambda x: np.linalg.svd(x, full_matrices=False).U),
+    ("svd-square", lambda x: np.linalg.svd(_square(x))[2]),
+    ("svd-values", lambda x: np.linalg.svd(x, compute_uv=False)),
+    ("svd-vh", lambda x: np.linalg.svd(x, full_matrices=False)[2]
+     * np.linalg.svd(x.T, full_matrices=False)[1][:, None]),
+    ("qr", lambda x: np.linalg.qr(x.T)[0] + np.linalg.qr(x.T).R.sum()),
+    ("qr-r", lambda x: np.linalg.qr(_square(x), mode="r")),
+    ("pinv", lambda x: np.linalg.pinv(x)), ("pinv-tall", lambda x: np.linalg.pinv(x.T)),
+    ("matrix_power", lambda x: np.linalg.matrix_power(_square(x), 3)),
+    ("matrix_power-inverse", lambda x: np.linalg.matrix_power(_square(x), -2)),
+    ("matrix_power-0", lambda x: np.linalg.matrix_power(_square(x), 0) + x[:, :3]),
+    ("norm-2", lambda x: np.linalg.norm(x, 2)), ("norm-minus-2", lambda x: np.linalg.norm(x, -2)),
+    ("norm-nuc", lambda x: np.linalg.norm(x, "nuc", keepdims=True)),
+    ("norm-2-axes", lambda x: np.linalg.norm(x.reshape(3, 2, 2), 2, axis=(0, 2))),
     # rearrangements
     ("swapaxes", lambda x: np.swapaxes(x[None], 0, 2)),
     ("moveaxis", lambda x: np.moveaxis(x[None], 0, -1)),
@@ -104,6 +129,17 @@ NUMPY_CODE: list[tuple[str, Callable[[Any], Any]]] = [
 ]
 
 SORTED = {"sort", "sort-axis", "sort-flat"}
+
+
+def _square(x: Any) -> Any:
+    """A well-conditioned 3 x 3 matrix made from x."""
+    return x[:, :3] + 3.0 * np.eye(3)
+
+
+def _spd(x: Any) -> Any:
+    """A symmetric positive definite 3 x 3 matrix made from x."""
+    m = x[:, :3]
+    return m @ m.T + np.eye(3)
 
 
 def _point(name: str) -> np.ndarray:
@@ -267,3 +303,29 @@ def test_integer_conversions_of_constants_give_plain_numbers() -> None:
     """int() and astype(int) of a constant Variable give NumPy's and Python's plain results."""
     assert int(Variable(2.7)) == 2
     np.testing.assert_array_equal(Variable(np.array([1.5, -2.5])).astype(int), [1, -2])
+
+
+# ---- linear algebra where derivatives do not exist ----------------------------------------------
+
+
+def test_det_at_a_singular_matrix_raises_a_linalg_error() -> None:
+    """det's slope at a singular matrix is refused with dualgrad's LinAlgError naming det."""
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError, match="det has no derivative") as info:
+        dg.grad(np.linalg.det)(singular)
+    assert isinstance(info.value, dg.DualgradError)
+
+
+def test_eigenvectors_at_repeated_eigenvalues_raise_and_eigenvalues_do_not() -> None:
+    """eigh's vectors have no derivative at a repeated eigenvalue (an error naming eigh); the
+    eigenvalues alone still do."""
+    a = np.diag([1.0, 1.0, 2.0])
+    with pytest.raises(np.linalg.LinAlgError, match="eigh's eigenvectors"):
+        dg.jacobian(lambda m: np.linalg.eigh(m)[1])(a)
+    np.testing.assert_allclose(dg.grad(lambda m: np.sum(np.linalg.eigvalsh(m)))(a), np.eye(3))
+
+
+def test_full_svd_of_a_wide_matrix_is_refused_with_the_way_out() -> None:
+    """svd with full_matrices=True of a non-square Variable names full_matrices=False."""
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        np.linalg.svd(Variable(X, np.ones_like(X)))

@@ -206,6 +206,42 @@ def heaviside_cases(rng: np.random.Generator) -> list[Case]:
             for sx, sh in BINARY_SHAPES]
 
 
+def conditioned(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Square matrices near a multiple of the identity (well conditioned), either sign of det."""
+    n = shape[-1]
+    flips = np.diag(rng.choice([-1.0, 1.0], n))
+    return rng.uniform(-1, 1, shape) + 2.0 * n * flips
+
+
+def symmetric(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Positive definite matrices with eigenvalues 1, 2, ..., n (well apart), rotated."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(rng.normal(size=shape))
+    return q @ (np.arange(1.0, n + 1)[:, None] * np.swapaxes(q, -1, -2))
+
+
+def separated(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Matrices whose singular values are 1, 2, ... (well apart and away from 0)."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], m, k)))
+    v, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], n, k)))
+    return (u * np.arange(1.0, k + 1)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def matrices(shapes: Sequence[Any], sample: Sampler) -> Spec:
+    """Cases of matrix arguments drawn by `sample` (plain uniform for vectors)."""
+    def cases(rng: np.random.Generator) -> list[Case]:
+        out = []
+        for entry in shapes:
+            entry = entry if isinstance(entry, list) else [entry]
+            args = tuple(sample(rng, s) if (len(s) >= 2 and s[-1] == s[-2]) or sample is separated
+                         else rng.uniform(-2, 2, s) for s in entry)
+            out.append(Case(args, {}, tuple(range(len(args)))))
+        return out
+    return cases
+
+
 SPECS: dict[str, Spec] = {
     "add": binary(uniform(-2, 2), uniform(-2, 2)),
     "subtract": binary(uniform(-2, 2), uniform(-2, 2)),
@@ -317,6 +353,19 @@ SPECS: dict[str, Spec] = {
     "fmin": binary(uniform(-2, 2), uniform(-2, 2), accept=no_ties),
     "heaviside": heaviside_cases,
     "astype": arrays([(s, {"dtype": np.dtype(np.float64)}) for s in UNARY_SHAPES]),
+    # dense linear algebra, on well-conditioned matrices
+    "inv": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "solve": matrices([[(3, 3), (3,)], [(3, 3), (3, 2)], [(2, 3, 3), (2, 3, 1)],
+                       [(2, 2, 2), (2,)]], conditioned),
+    "det": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "logabsdet": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "cholesky": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "eigvalsh": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "eigh": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "svd": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
+    "svdvals": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
+    "qr": matrices([(3, 3), (4, 2), (2, 3, 2)], separated),
+    "pinv": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
     # reductions
     "prod": arrays(AXES, sample=with_zeros),
     "max": arrays(AXES, sample=distinct),

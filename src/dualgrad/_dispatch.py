@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _numpy_linalg as linalg_api
 from . import numpy_api as api
 from ._core import Primitive, install_numpy_dispatch
 from ._numpy_values import VALUE_FUNCTIONS, VALUE_UFUNCS, by_value
@@ -56,6 +57,14 @@ def _function_table() -> dict[Callable[..., Any], Callable[..., Any]]:
         np.around: api.around,
         np.dot: api.dot,
         np.einsum: api.einsum,
+        np.linalg.slogdet: linalg_api.slogdet,
+        np.linalg.eigh: linalg_api.eigh,
+        np.linalg.eigvalsh: linalg_api.eigvalsh,
+        np.linalg.cholesky: linalg_api.cholesky,
+        np.linalg.svd: linalg_api.svd,
+        np.linalg.qr: linalg_api.qr,
+        np.linalg.pinv: linalg_api.pinv,
+        np.linalg.matrix_power: linalg_api.matrix_power,
         np.nansum: api.nansum,
         np.nanmean: api.nanmean,
         np.average: api.average,

@@ -57,6 +57,7 @@ VALUE_FUNCTIONS: tuple[Callable[..., Any], ...] = (
     np.isrealobj, np.iscomplexobj, np.isneginf, np.isposinf,
     np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero,
     np.count_nonzero, np.searchsorted, np.result_type, np.shape, np.ndim, np.size,
+    np.linalg.matrix_rank,
 )
 
 # ufuncs whose result is a boolean (or an integer) of the values: predicates and logic

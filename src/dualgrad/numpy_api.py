@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._numpy_linalg import singular_value_norm
 from ._numpy_products import cross, inner, kron, outer, tensordot, trace, vdot
 from ._numpy_shapes import (
     append,
@@ -256,7 +257,9 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
 
 def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's keyword
          keepdims: bool = False) -> Any:
-    """numpy.linalg.norm: vector norms of any order, matrix norms of order 1, inf, -1, -inf, 'fro'.
+    """numpy.linalg.norm: vector norms of any order, matrix norms of order 1, inf, -1, -inf,
+    'fro', 2, -2 and 'nuc' (the last three from the singular values, whose slopes need them
+    distinct and, for -2 and 'nuc', nonzero).
 
     The 2-norm has slope 0 at the zero vector, as abs has at 0.
     """
@@ -306,9 +309,9 @@ def _matrix_norm(x: Any, p: Any, row: int, col: int, keepdims: bool) -> Any:
         sums = reductions.reduce_sum(elementwise.absolute(x), axis=inner, keepdims=True)
         result = extreme(sums, axis=outer, keepdims=True)
         return result if keepdims else shaping.squeeze(result, axis=(row, col))
-    raise NotImplementedError(
-        f"numpy.linalg.norm with ord={p!r} on matrices needs singular values, which dualgrad "
-        "has no rule for; use ord='fro', 1, -1, inf or -inf, or a vector norm along one axis")
+    if p in (2, -2, "nuc"):
+        return singular_value_norm(x, p, row, col, keepdims)
+    raise ValueError(f"numpy.linalg.norm: invalid norm order {p!r} for matrices")
 
 
 # ---- shapes -------------------------------------------------------------------------------------

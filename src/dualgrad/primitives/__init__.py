@@ -51,6 +51,7 @@ from .fused import PRIMITIVES as _FUSED
 from .fused import affine, mean_squared_error, sigmoid_cross_entropy
 from .linalg import PRIMITIVES as _LINALG
 from .linalg import contract, dot, einsum, matmul, norm
+from .matrices import PRIMITIVES as _MATRICES
 from .reductions import PRIMITIVES as _REDUCTIONS
 from .reductions import (
     cumsum,
@@ -180,7 +181,7 @@ __all__ = [
 
 # every module's list, in the order the modules are read
 BUILTIN_PRIMITIVES = (*_ARITHMETIC, *_ELEMENTWISE, *_TRIGONOMETRIC, *_REDUCTIONS, *_SOFTMAX,
-                      *_LINALG, *_SHAPING, *_FUSED)
+                      *_LINALG, *_SHAPING, *_FUSED, *_MATRICES)
 
 provide_operators(
     add=add, subtract=subtract, multiply=multiply, divide=divide, power=power,
