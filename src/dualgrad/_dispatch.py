@@ -8,6 +8,7 @@ wrongly in silence.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -160,8 +161,17 @@ def _implementation(fn: Any) -> Any:
 
 
 def _name(fn: Any) -> str:
+    """The name a user calls `fn` by: a ufunc's module says "numpy" for SciPy's too, so a ufunc
+    is named after the module that holds it (scipy.special.erf, not numpy.erf)."""
+    name = getattr(fn, "__name__", repr(fn))
+    if isinstance(fn, np.ufunc) and getattr(np, name, None) is not fn:
+        for module in ("scipy.special",):
+            holder = sys.modules.get(module)
+            if holder is not None and getattr(holder, name, None) is fn:
+                return f"{module}.{name}"
+        return f"the ufunc {name} (not NumPy's)"
     module = getattr(fn, "__module__", None) or "numpy"
-    return f"{module.split('._')[0]}.{getattr(fn, '__name__', repr(fn))}"
+    return f"{module.split('._')[0]}.{name}"
 
 
 def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
