@@ -40,6 +40,7 @@ TABLE = {
     "primitives.elementwise": "primitives",
     "primitives.fused": "primitives",
     "primitives.linalg": "primitives",
+    "primitives.matrices": "primitives",
     "primitives.reductions": "primitives",
     "primitives.shaping": "primitives",
     "primitives.softmax": "primitives",
@@ -49,6 +50,10 @@ TABLE = {
     "_transpose": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
+    "_numpy_values": "numpy",
+    "_numpy_shapes": "numpy",
+    "_numpy_products": "numpy",
+    "_numpy_linalg": "numpy",
     "_dispatch": "numpy",
     # transforms: jvp, grad, jacobian, ..., custom rules and the gradient checker
     "_transforms": "transforms",

@@ -190,6 +190,58 @@ EINSUM_CASES = [
     (" ij , j -> i ", [(2, 3), (3,)]), ("ij,ij->ij", [(2, 3), (2, 3)]), ("i,->i", [(3,), ()]),
 ]
 
+def whole_quotients_apart(x: np.ndarray, y: np.ndarray) -> bool:
+    """x / y at least 0.1 from a whole number: clear of remainder's and fmod's jumps."""
+    q = np.abs(np.divide(x, y))
+    return bool(np.all(np.abs(q - np.round(q)) > 0.1))
+
+
+def heaviside_cases(rng: np.random.Generator) -> list[Case]:
+    """heaviside differentiated in h0 (its value at 0), with x = 0 at every other entry."""
+    def steps(shape: tuple[int, ...]) -> np.ndarray:
+        x = away_from_zero()(rng, shape)
+        return np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 0, 0.0, x)
+
+    return [Case((steps(sx), rng.uniform(-2, 2, sh)), {}, (1,))
+            for sx, sh in BINARY_SHAPES]
+
+
+def conditioned(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Square matrices near a multiple of the identity (well conditioned), either sign of det."""
+    n = shape[-1]
+    flips = np.diag(rng.choice([-1.0, 1.0], n))
+    return rng.uniform(-1, 1, shape) + 2.0 * n * flips
+
+
+def symmetric(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Positive definite matrices with eigenvalues 1, 2, ..., n (well apart), rotated."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(rng.normal(size=shape))
+    return q @ (np.arange(1.0, n + 1)[:, None] * np.swapaxes(q, -1, -2))
+
+
+def separated(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Matrices whose singular values are 1, 2, ... (well apart and away from 0)."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], m, k)))
+    v, _ = np.linalg.qr(rng.normal(size=(*shape[:-2], n, k)))
+    return (u * np.arange(1.0, k + 1)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def matrices(shapes: Sequence[Any], sample: Sampler) -> Spec:
+    """Cases of matrix arguments drawn by `sample` (plain uniform for vectors)."""
+    def cases(rng: np.random.Generator) -> list[Case]:
+        out = []
+        for entry in shapes:
+            entry = entry if isinstance(entry, list) else [entry]
+            args = tuple(sample(rng, s) if (len(s) >= 2 and s[-1] == s[-2]) or sample is separated
+                         else rng.uniform(-2, 2, s) for s in entry)
+            out.append(Case(args, {}, tuple(range(len(args)))))
+        return out
+    return cases
+
+
 SPECS: dict[str, Spec] = {
     "add": binary(uniform(-2, 2), uniform(-2, 2)),
     "subtract": binary(uniform(-2, 2), uniform(-2, 2)),
@@ -288,6 +340,32 @@ SPECS: dict[str, Spec] = {
     "hypot": binary(away_from_zero(), uniform(-2, 2)),
     # arctan2(y, x) jumps by 2 pi across y = 0 where x < 0: y keeps clear of 0
     "arctan2": binary(away_from_zero(), uniform(-2, 2)),
+    # more exponentials, angles, remainders and the NaN-skipping extremes
+    "exp2": unary(uniform(-2, 2)),
+    "logaddexp": binary(uniform(-3, 3), uniform(-3, 3)),
+    "logaddexp2": binary(uniform(-3, 3), uniform(-3, 3)),
+    "deg2rad": unary(uniform(-200, 200)),
+    "rad2deg": unary(uniform(-3, 3)),
+    "sinc": unary(uniform(-2.5, 2.5)),
+    "remainder": binary(uniform(-3, 3), away_from_zero(0.5, 2.0), accept=whole_quotients_apart),
+    "fmod": binary(uniform(-3, 3), away_from_zero(0.5, 2.0), accept=whole_quotients_apart),
+    "fmax": binary(uniform(-2, 2), uniform(-2, 2), accept=no_ties),
+    "fmin": binary(uniform(-2, 2), uniform(-2, 2), accept=no_ties),
+    "heaviside": heaviside_cases,
+    "astype": arrays([(s, {"dtype": np.dtype(np.float64)}) for s in UNARY_SHAPES]),
+    # dense linear algebra, on well-conditioned matrices
+    "inv": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "solve": matrices([[(3, 3), (3,)], [(3, 3), (3, 2)], [(2, 3, 3), (2, 3, 1)],
+                       [(2, 2, 2), (2,)]], conditioned),
+    "det": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "logabsdet": matrices([(1, 1), (3, 3), (2, 2, 2)], conditioned),
+    "cholesky": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "eigvalsh": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "eigh": matrices([(1, 1), (3, 3), (2, 2, 2)], symmetric),
+    "svd": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
+    "svdvals": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
+    "qr": matrices([(3, 3), (4, 2), (2, 3, 2)], separated),
+    "pinv": matrices([(3, 3), (4, 2), (2, 4), (2, 3, 2)], separated),
     # reductions
     "prod": arrays(AXES, sample=with_zeros),
     "max": arrays(AXES, sample=distinct),

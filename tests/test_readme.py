@@ -121,3 +121,53 @@ def test_tox_fails_on_a_missing_interpreter_by_default():
     tox = configparser.ConfigParser()
     tox.read(ROOT / "tox.ini")
     assert tox.getboolean("tox", "skip_missing_interpreters", fallback=False) is False
+
+
+# ---- the list of NumPy functions dualgrad differentiates ----------------------------------------
+
+# the README writes these ufuncs as Python's operators
+_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
+              "remainder": "%"}
+
+
+def _dispatched_names():
+    """The names of every NumPy function a Variable answers: the dispatch tables and the
+    functions that built-in primitives implement."""
+    import numpy as np
+
+    from dualgrad import _dispatch
+    from dualgrad._registry import registry
+
+    functions = list(_dispatch._FUNCTIONS) + list(_dispatch._UFUNCS)
+    functions += [e.obj.implements for e in registry().entries("primitive")
+                  if e.plugin == "builtin" and e.obj.implements is not None]
+    names = {_OPERATORS.get(f.__name__, f.__name__) for f in functions}
+    # NumPy's aliases: np.round is around, np.mod is remainder, np.abs is absolute
+    assert np.mod is np.remainder and np.abs is np.absolute
+    return names
+
+
+def _listed_names():
+    section = _section("What NumPy code is differentiated").split("### ")[0]
+    names = set()
+    for quoted in re.findall(r"`([^`]+)`", section):
+        names.update(quoted.replace("linalg.", "").split())
+    return names
+
+
+def test_readme_lists_every_function_dualgrad_differentiates():
+    """Every NumPy function a Variable answers is named in the README's list, so the list
+    cannot fall behind the dispatch table or the built-in primitives."""
+    missing = sorted(_dispatched_names() - _listed_names())
+    assert not missing, f"add to the README's 'What NumPy code is differentiated': {missing}"
+
+
+def test_readme_list_names_no_function_dualgrad_refuses():
+    """Every plain name in the README's bulleted list of functions is one a Variable answers."""
+    section = _section("What NumPy code is differentiated")
+    bullets = "\n".join(re.findall(r"^(?:- |  ).*$", section, re.MULTILINE))
+    words = {w for quoted in re.findall(r"`([^`]+)`", bullets)
+             for w in quoted.replace("linalg.", "").split() if re.fullmatch(r"[a-z_0-9]+", w)}
+    # NumPy's other names of listed functions: np.mod, np.abs, np.conj
+    extra = sorted(words - _dispatched_names() - set(_OPERATORS) - {"linalg", "mod", "abs", "conj"})
+    assert not extra, f"the README lists functions dualgrad does not answer: {extra}"

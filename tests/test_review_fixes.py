@@ -330,14 +330,16 @@ def test_hook_returning_a_string_is_not_an_iterable_of_primitives(plugins: FakeP
 
 
 def test_numpy_function_claimed_by_two_plugins_names_them(plugins: FakePlugins) -> None:
-    """np.sinc on a Variable when two plugins implement it: an error naming both plugins."""
+    """np.cumprod on a Variable when two plugins implement it: an error naming both plugins."""
     for name in ("alpha", "beta"):
-        sinc = dg.Primitive("sinc", np.sinc, lambda t, out, x: t, implements=np.sinc)
+        cumprod = dg.Primitive("cumprod", np.cumprod, lambda t, out, x: t,
+                               implements=np.cumprod)
         plugins.add(name, plugin_module(f"fake_{name}",
-                                     dualgrad_register_primitives=lambda p=sinc: [p]))
+                                     dualgrad_register_primitives=lambda p=cumprod: [p]))
     plugins.reload()
-    with pytest.raises(NotImplementedError, match=r"2 plugins.*'alpha/sinc'.*'beta/sinc'"):
-        np.sinc(Variable(0.5, 1.0))
+    with pytest.raises(NotImplementedError,
+                       match=r"2 plugins.*'alpha/cumprod'.*'beta/cumprod'"):
+        np.cumprod(Variable(np.array([0.5]), np.ones(1)))
 
 
 def test_plugins_are_listed_builtin_first_then_by_name(plugins: FakePlugins) -> None:

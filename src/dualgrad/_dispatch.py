@@ -8,29 +8,25 @@ wrongly in silence.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from . import _numpy_linalg as linalg_api
 from . import numpy_api as api
 from ._core import Primitive, install_numpy_dispatch
-from .primitives import elementwise
-
-
-def _comparison(op: np.ufunc) -> Callable[..., Any]:
-    # comparisons are piecewise constant: they look at values and return plain booleans
-    def compare(x: Any, y: Any) -> Any:
-        return op(elementwise._primal(x), elementwise._primal(y))
-    return compare
+from ._numpy_values import VALUE_FUNCTIONS, VALUE_UFUNCS, by_value
 
 
 def _ufunc_table() -> dict[np.ufunc, Callable[..., Any]]:
-    """The ufuncs with no primitive of their own: comparisons and unary plus. Every other
-    ufunc reaches the primitive that `implements` it."""
-    table: dict[np.ufunc, Callable[..., Any]] = {np.positive: lambda x: x}
-    for op in (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal):
-        table[op] = _comparison(op)
+    """The ufuncs with no primitive of their own: predicates, comparisons and logic, which
+    look at values and return plain results (they are piecewise constant), and the identities
+    of real numbers. Every other ufunc reaches the primitive that `implements` it."""
+    table: dict[np.ufunc, Callable[..., Any]] = {np.positive: api.conj, np.conjugate: api.conj}
+    for op in VALUE_UFUNCS:
+        table[op] = by_value(op)
     return table
 
 
@@ -62,9 +58,54 @@ def _function_table() -> dict[Callable[..., Any], Callable[..., Any]]:
         np.around: api.around,
         np.dot: api.dot,
         np.einsum: api.einsum,
-        np.shape: lambda a: a.shape,
-        np.ndim: lambda a: a.ndim,
-        np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
+        np.linalg.slogdet: linalg_api.slogdet,
+        np.linalg.eigh: linalg_api.eigh,
+        np.linalg.eigvalsh: linalg_api.eigvalsh,
+        np.linalg.cholesky: linalg_api.cholesky,
+        np.linalg.svd: linalg_api.svd,
+        np.linalg.qr: linalg_api.qr,
+        np.linalg.pinv: linalg_api.pinv,
+        np.linalg.matrix_power: linalg_api.matrix_power,
+        np.nansum: api.nansum,
+        np.nanmean: api.nanmean,
+        np.average: api.average,
+        np.real: api.real,
+        np.imag: api.imag,
+        np.conj: api.conj,
+        np.tensordot: api.tensordot,
+        np.inner: api.inner,
+        np.outer: api.outer,
+        np.vdot: api.vdot,
+        np.kron: api.kron,
+        np.cross: api.cross,
+        np.trace: api.trace,
+        np.swapaxes: api.swapaxes,
+        np.moveaxis: api.moveaxis,
+        np.flip: api.flip,
+        np.flipud: api.flipud,
+        np.fliplr: api.fliplr,
+        np.roll: api.roll,
+        np.repeat: api.repeat,
+        np.tile: api.tile,
+        np.take: api.take,
+        np.take_along_axis: api.take_along_axis,
+        np.diagonal: api.diagonal,
+        np.diag: api.diag,
+        np.tril: api.tril,
+        np.triu: api.triu,
+        np.pad: api.pad,
+        np.sort: api.sort,
+        np.atleast_1d: api.atleast_1d,
+        np.atleast_2d: api.atleast_2d,
+        np.atleast_3d: api.atleast_3d,
+        np.vstack: api.vstack,
+        np.hstack: api.hstack,
+        np.dstack: api.dstack,
+        np.column_stack: api.column_stack,
+        np.append: api.append,
+        np.split: api.split,
+        np.array_split: api.array_split,
+        **{fn: by_value(fn) for fn in VALUE_FUNCTIONS},
     }
 
 
@@ -120,8 +161,17 @@ def _implementation(fn: Any) -> Any:
 
 
 def _name(fn: Any) -> str:
+    """The name a user calls `fn` by: a ufunc's module says "numpy" for SciPy's too, so a ufunc
+    is named after the module that holds it (scipy.special.erf, not numpy.erf)."""
+    name = getattr(fn, "__name__", repr(fn))
+    if isinstance(fn, np.ufunc) and getattr(np, name, None) is not fn:
+        for module in ("scipy.special",):
+            holder = sys.modules.get(module)
+            if holder is not None and getattr(holder, name, None) is fn:
+                return f"{module}.{name}"
+        return f"the ufunc {name} (not NumPy's)"
     module = getattr(fn, "__module__", None) or "numpy"
-    return f"{module.split('._')[0]}.{getattr(fn, '__name__', repr(fn))}"
+    return f"{module.split('._')[0]}.{name}"
 
 
 def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -6,6 +6,8 @@ says what happened, what was expected, and what to do about it.
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class DualgradError(Exception):
     """Base class of every dualgrad exception."""
@@ -13,6 +15,11 @@ class DualgradError(Exception):
 
 class ShapeError(DualgradError, ValueError):
     """Shapes that do not fit: arrays that do not broadcast, or a tangent is malformed."""
+
+
+class LinAlgError(DualgradError, np.linalg.LinAlgError):
+    """A matrix at which a derivative asked for does not exist: a singular matrix (inv, solve,
+    det), or repeated eigenvalues or singular values (the vectors of eigh and svd)."""
 
 
 class DualgradTypeError(DualgradError, TypeError):

@@ -252,6 +252,12 @@ class Variable:
     def __rmatmul__(self, other: Any) -> Any:
         return ops.matmul(other, self)
 
+    def __mod__(self, other: Any) -> Any:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return ops.remainder(other, self)
+
     def __neg__(self) -> Any:
         return ops.negative(self)
 
@@ -286,19 +292,42 @@ class Variable:
     def __bool__(self) -> bool:
         return bool(self.primal())
 
-    def __float__(self) -> float:
-        # float() is how math.sin(v) or np.float64(v) see a Variable: a carried tangent
-        # would vanish, and the derivative silently become 0
+    def _untangled(self, call: str) -> Any:
+        """The innermost value, or a `DualgradTypeError` if a tangent would be dropped."""
         v: Any = self
         while isinstance(v, Variable):
             if v._tangent is not None:
                 raise DualgradTypeError(
-                    "float() of a Variable that carries a tangent would drop it (math.sin(v) "
-                    "and np.float64(v) call float()); use dualgrad's or NumPy's functions "
-                    "(dg.sin(v), np.sin(v)), or take v.value or v.primal() explicitly"
+                    f"{call} of a Variable that carries a tangent would drop it (math.sin(v), "
+                    "np.float64(v) and np.int64(v) call float() or int()); use dualgrad's or "
+                    "NumPy's functions (dg.sin(v), np.sin(v)), or take v.value or v.primal() "
+                    "explicitly"
                 )
             v = v.value
-        return float(v)
+        return v
+
+    def __float__(self) -> float:
+        # float() is how math.sin(v) or np.float64(v) see a Variable: a carried tangent
+        # would vanish, and the derivative silently become 0
+        return float(self._untangled("float()"))
+
+    def __int__(self) -> int:
+        return int(self._untangled("int()"))
+
+    def astype(self, dtype: Any, **unsupported: Any) -> Any:
+        """The Variable cast to a float `dtype`, its tangent too; an integer or boolean dtype
+        is refused while a tangent is carried (as float() is), and gives a plain array
+        otherwise."""
+        if unsupported:
+            raise NotImplementedError(f"Variable.astype does not support "
+                                      f"{', '.join(unsupported)}; call it with a dtype only")
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return ops.astype(self, dtype=dtype)
+        if dtype.kind == "c":
+            raise DualgradTypeError(f"Variable.astype({dtype}): dualgrad differentiates real "
+                                    "functions only; cast to a float dtype")
+        return np.asarray(self._untangled(f"astype({dtype})")).astype(dtype)
 
     # ---- array methods --------------------------------------------------------------------------
 
@@ -362,10 +391,16 @@ class Variable:
         return _numpy.function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # np.array, np.asarray, np.r_ and np.c_ never dispatch to a Variable, nor does a NumPy
+        # function given a list that holds Variables: they all end here
         raise DualgradTypeError(
-            "a Variable cannot become a plain NumPy array: that would drop its tangent. Use "
-            "dualgrad's functions (or NumPy's, which dispatch to them), or take .value "
-            "explicitly"
+            "a Variable cannot become a plain NumPy array: that would drop its tangent. "
+            "np.array([x, y]), np.asarray of a list of Variables, np.r_[...], np.c_[...], "
+            "np.int64(v) and NumPy functions given a list holding Variables (np.mean([x, y])) "
+            "all ask for one. "
+            "Build the array with np.stack([x, y]) (np.concatenate or np.hstack to join 1-D "
+            "pieces, np.column_stack for columns), pass the list to dualgrad's function of the "
+            "same name (dg.mean([x, y])), or take .value explicitly"
         )
 
 

@@ -23,27 +23,97 @@ from typing import Any
 
 import numpy as np
 
-from .primitives import elementwise, linalg, reductions, shaping
+from ._numpy_linalg import singular_value_norm
+from ._numpy_products import cross, inner, kron, outer, tensordot, trace, vdot
+from ._numpy_shapes import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    diag,
+    diagonal,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    moveaxis,
+    pad,
+    repeat,
+    roll,
+    sort,
+    split,
+    swapaxes,
+    take,
+    take_along_axis,
+    tile,
+    tril,
+    triu,
+    vstack,
+)
+from ._numpy_values import as_array
+from .primitives import arithmetic, elementwise, linalg, reductions, shaping
 
 __all__ = [
+    "append",
     "around",
+    "array_split",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "average",
     "broadcast_to",
     "clip",
+    "column_stack",
     "concatenate",
+    "conj",
+    "cross",
     "cumsum",
+    "diag",
+    "diagonal",
     "dot",
+    "dstack",
     "einsum",
     "expand_dims",
+    "flip",
+    "fliplr",
+    "flipud",
+    "hstack",
+    "imag",
+    "inner",
+    "kron",
     "mean",
+    "moveaxis",
+    "nanmean",
+    "nansum",
     "norm",
+    "outer",
+    "pad",
     "prod",
     "ravel",
+    "real",
+    "repeat",
     "reshape",
+    "roll",
+    "sort",
+    "split",
     "squeeze",
     "stack",
     "std",
+    "swapaxes",
+    "take",
+    "take_along_axis",
+    "tensordot",
+    "tile",
+    "trace",
     "transpose",
+    "tril",
+    "triu",
     "var",
+    "vdot",
+    "vstack",
     "where",
 ]
 
@@ -78,14 +148,14 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,  # noqa: A
         keepdims: bool = False, **unsupported: Any) -> Any:
     """numpy.sum: the sum over `axis` (all axes when None)."""
     refuse("sum", dtype=dtype, out=out, **unsupported)
-    return reductions.reduce_sum(a, axis=_axes(axis), keepdims=keepdims)
+    return reductions.reduce_sum(as_array(a), axis=_axes(axis), keepdims=keepdims)
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
          keepdims: bool = False, **unsupported: Any) -> Any:
     """numpy.mean: the mean over `axis` (all axes when None)."""
     refuse("mean", dtype=dtype, out=out, **unsupported)
-    return reductions.reduce_mean(a, axis=_axes(axis), keepdims=keepdims)
+    return reductions.reduce_mean(as_array(a), axis=_axes(axis), keepdims=keepdims)
 
 
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -93,51 +163,107 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     """numpy.prod: the product over `axis`; its slope in an entry is the product of the others,
     exact where entries are 0."""
     refuse("prod", dtype=dtype, out=out, **unsupported)
-    return reductions.reduce_prod(a, axis=_axes(axis), keepdims=keepdims)
+    return reductions.reduce_prod(as_array(a), axis=_axes(axis), keepdims=keepdims)
 
 
 def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
         **unsupported: Any) -> Any:
     """numpy.max: the largest entry over `axis`; tied entries share the tangent evenly."""
     refuse("max", out=out, **unsupported)
-    return reductions.reduce_max(a, axis=_axes(axis), keepdims=keepdims)
+    return reductions.reduce_max(as_array(a), axis=_axes(axis), keepdims=keepdims)
 
 
 def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
         **unsupported: Any) -> Any:
     """numpy.min: the smallest entry over `axis`; tied entries share the tangent evenly."""
     refuse("min", out=out, **unsupported)
-    return reductions.reduce_min(a, axis=_axes(axis), keepdims=keepdims)
+    return reductions.reduce_min(as_array(a), axis=_axes(axis), keepdims=keepdims)
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
         keepdims: bool = False, *, correction: Any = None, **unsupported: Any) -> Any:
     """numpy.var: mean((a - mean(a))^2) * n / (n - ddof); NaN slopes where n <= ddof."""
     refuse("var", dtype=dtype, out=out, **unsupported)
-    return reductions.var(a, axis=_axes(axis), ddof=ddof if correction is None else correction,
-                          keepdims=keepdims)
+    return reductions.var(as_array(a), axis=_axes(axis),
+                          ddof=ddof if correction is None else correction, keepdims=keepdims)
 
 
 def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
         keepdims: bool = False, *, correction: Any = None, **unsupported: Any) -> Any:
     """numpy.std: sqrt(var(a)), with slope 0 where it is 0 (all entries equal)."""
     refuse("std", dtype=dtype, out=out, **unsupported)
-    return reductions.std(a, axis=_axes(axis), ddof=ddof if correction is None else correction,
-                          keepdims=keepdims)
+    return reductions.std(as_array(a), axis=_axes(axis),
+                          ddof=ddof if correction is None else correction, keepdims=keepdims)
+
+
+def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+           keepdims: bool = False, **unsupported: Any) -> Any:
+    """numpy.nansum: the sum over `axis` with NaN entries counted as 0 (slope 0 in them)."""
+    refuse("nansum", dtype=dtype, out=out, **unsupported)
+    a = as_array(a)
+    kept = elementwise.where(~np.isnan(elementwise._primal(a)), a, 0.0)
+    return reductions.reduce_sum(kept, axis=_axes(axis), keepdims=keepdims)
+
+
+def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+            keepdims: bool = False, **unsupported: Any) -> Any:
+    """numpy.nanmean: the mean over `axis` of the entries that are not NaN (NaN, with NumPy's
+    warning, where all are)."""
+    refuse("nanmean", dtype=dtype, out=out, **unsupported)
+    a = as_array(a)
+    numbers = ~np.isnan(elementwise._primal(a))
+    count = np.sum(numbers, axis=_axes(axis), keepdims=keepdims)
+    if np.any(count == 0):
+        np.nanmean(elementwise._primal(a), axis=_axes(axis))  # NumPy's own warning
+    total = reductions.reduce_sum(elementwise.where(numbers, a, 0.0), axis=_axes(axis),
+                                  keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return arithmetic.multiply(total, 1.0 / count)
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
+            keepdims: bool = False) -> Any:
+    """numpy.average: sum(a * w) / sum(w) over `axis`, differentiable in a and in the weights
+    (the mean when there are none); `returned` adds sum(w)."""
+    a = as_array(a)
+    axis = _axes(axis)
+    if weights is None:
+        result = reductions.reduce_mean(a, axis=axis, keepdims=keepdims)
+        if not returned:
+            return result
+        scale = np.size(elementwise._primal(a)) // max(np.size(elementwise._primal(result)), 1)
+        return result, np.full(np.shape(result), float(scale))
+    w = as_array(weights)
+    if np.shape(w) != np.shape(a):
+        if axis is None or isinstance(axis, tuple) or np.ndim(w) != 1:
+            raise TypeError("numpy.average: weights of a shape other than a's must be 1-D and "
+                            "go with one axis")
+        shape = [1] * np.ndim(a)
+        shape[int(axis)] = -1
+        w = shaping.reshape(w, shape=tuple(shape))
+    total = reductions.reduce_sum(w, axis=axis, keepdims=keepdims)
+    result = arithmetic.divide(
+        reductions.reduce_sum(arithmetic.multiply(a, w), axis=axis, keepdims=keepdims), total)
+    if not returned:
+        return result
+    return result, shaping.broadcast_to(total, shape=np.shape(result))
 
 
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """numpy.cumsum: running sums along `axis`, or over the flattened array when None."""
     refuse("cumsum", dtype=dtype, out=out)
-    return reductions.cumsum(a, axis=None if axis is None else operator.index(axis))
+    return reductions.cumsum(as_array(a), axis=None if axis is None else operator.index(axis))
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's keyword
          keepdims: bool = False) -> Any:
-    """numpy.linalg.norm: vector norms of any order, matrix norms of order 1, inf, -1, -inf, 'fro'.
+    """numpy.linalg.norm: vector norms of any order, matrix norms of order 1, inf, -1, -inf,
+    'fro', 2, -2 and 'nuc' (the last three from the singular values, whose slopes need them
+    distinct and, for -2 and 'nuc', nonzero).
 
     The 2-norm has slope 0 at the zero vector, as abs has at 0.
     """
+    x = as_array(x)
     ndim = np.ndim(x)
     if axis is None:
         if ord is None:
@@ -183,9 +309,9 @@ def _matrix_norm(x: Any, p: Any, row: int, col: int, keepdims: bool) -> Any:
         sums = reductions.reduce_sum(elementwise.absolute(x), axis=inner, keepdims=True)
         result = extreme(sums, axis=outer, keepdims=True)
         return result if keepdims else shaping.squeeze(result, axis=(row, col))
-    raise NotImplementedError(
-        f"numpy.linalg.norm with ord={p!r} on matrices needs singular values, which dualgrad "
-        "has no rule for; use ord='fro', 1, -1, inf or -inf, or a vector norm along one axis")
+    if p in (2, -2, "nuc"):
+        return singular_value_norm(x, p, row, col, keepdims)
+    raise ValueError(f"numpy.linalg.norm: invalid norm order {p!r} for matrices")
 
 
 # ---- shapes -------------------------------------------------------------------------------------
@@ -269,9 +395,10 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """numpy.where(condition, x, y): x where condition holds, else y. The condition is taken by
     value (a Variable's tangent there is ignored: it is piecewise constant)."""
+    if x is None and y is None:  # the indices of the true entries: read from values only
+        return np.nonzero(elementwise._primal(condition))
     if x is None or y is None:
-        raise NotImplementedError("dualgrad differentiates np.where(condition, x, y) only; "
-                                  "the one-argument form returns indices")
+        raise ValueError("numpy.where takes either one argument or three")
     return elementwise.where(elementwise._primal(condition), x, y)
 
 
@@ -290,6 +417,21 @@ def around(a: Any, decimals: int = 0, out: Any = None) -> Any:
     """numpy.round (numpy.around): to `decimals` places, half to even; derivative 0."""
     refuse("round", out=out)
     return elementwise.around(a, decimals=operator.index(decimals))
+
+
+def real(val: Any) -> Any:
+    """numpy.real: a real array is its own real part."""
+    return val
+
+
+def imag(val: Any) -> Any:
+    """numpy.imag: a real array's imaginary part is 0, a constant."""
+    return np.zeros(np.shape(elementwise._primal(val)))
+
+
+def conj(x: Any) -> Any:
+    """numpy.conj (numpy.conjugate): a real array is its own conjugate."""
+    return x
 
 
 # ---- products -----------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ dualgrad_scipy = require_plugin()
 import dualgrad as dg  # noqa: E402
 from dualgrad import _registry  # noqa: E402
 
-PRIMITIVES = ("erf", "erfc", "gammaln", "digamma", "polygamma", "expit", "log_expit")
+PRIMITIVES = ("erf", "erfc", "gammaln", "digamma", "polygamma", "expit", "log_expit", "gamma",
+              "beta", "betaln", "xlogy", "xlog1py", "entr", "i0", "i1", "i0e", "i1e", "ndtr",
+              "log_ndtr")
 
 
 @pytest.fixture

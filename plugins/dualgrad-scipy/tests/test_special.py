@@ -46,6 +46,7 @@ class Spec:
     sample: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
     params: tuple[dict[str, Any], ...] = ({},)
     order: int = 2
+    arguments: int = 1
 
 
 def uniform(lo: float, hi: float) -> Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]:
@@ -61,13 +62,26 @@ SPECS: dict[str, Spec] = {
     "polygamma": Spec(uniform(0.5, 6.0), params=({}, {"n": 0}, {"n": 1}, {"n": 2}, {"n": 3})),
     "expit": Spec(uniform(-6.0, 6.0), order=3),
     "log_expit": Spec(uniform(-6.0, 6.0), order=3),
+    "gamma": Spec(uniform(0.5, 4.0), order=3),
+    "beta": Spec(uniform(0.5, 4.0), arguments=2),
+    "betaln": Spec(uniform(0.5, 4.0), arguments=2),
+    "xlogy": Spec(uniform(0.2, 3.0), arguments=2),
+    "xlog1py": Spec(uniform(-0.5, 3.0), arguments=2),
+    "entr": Spec(uniform(0.2, 3.0), order=3),
+    "i0": Spec(uniform(-3.0, 3.0), order=3),
+    "i1": Spec(uniform(-3.0, 3.0), order=3),
+    "i0e": Spec(uniform(0.2, 3.0), order=3),
+    "i1e": Spec(uniform(0.2, 3.0), order=3),
+    "ndtr": Spec(uniform(-3.0, 3.0), order=3),
+    "log_ndtr": Spec(uniform(-6.0, 3.0), order=3),
 }
 
 
-def cases(name: str) -> list[tuple[np.ndarray, dict[str, Any]]]:
+def cases(name: str) -> list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
     spec = SPECS[name]
     rng = np.random.default_rng(sum(map(ord, name)))
-    return [(spec.sample(rng, shape), params) for shape in SHAPES for params in spec.params]
+    return [(tuple(spec.sample(rng, shape) for _ in range(spec.arguments)), params)
+            for shape in SHAPES for params in spec.params]
 
 
 def slope(f: Callable[..., Any], x: np.ndarray, order: int = 1) -> Any:
@@ -98,24 +112,24 @@ def test_registered_primitives_are_elementwise(name: str) -> None:
     """Each primitive broadcasts like a ufunc and keeps its argument's shape."""
     prim = REGISTERED[name]
     assert prim.elementwise
-    for x, params in cases(name):
-        assert np.shape(prim(x, **params)) == np.shape(x)
+    for args, params in cases(name):
+        assert np.shape(prim(*args, **params)) == np.shape(args[0])
 
 
 @pytest.mark.parametrize("name", sorted(REGISTERED))
 def test_first_derivative_matches_finite_differences(name: str) -> None:
     """The rule agrees with central finite differences on scalars, vectors and matrices."""
     prim = REGISTERED[name]
-    for x, params in cases(name):
-        check_grads(lambda v, params=params: prim(v, **params), (x,), order=1, directions=3)
+    for args, params in cases(name):
+        check_grads(lambda *v, params=params: prim(*v, **params), args, order=1, directions=3)
 
 
 @pytest.mark.parametrize("name", sorted(REGISTERED))
 def test_higher_derivatives_match_finite_differences(name: str) -> None:
     """Rules written with primitives differentiate again: orders 2 (and 3) agree with FD."""
     prim, spec = REGISTERED[name], SPECS[name]
-    for x, params in cases(name):
-        check_grads(lambda v, params=params: prim(v, **params), (x,), order=spec.order,
+    for args, params in cases(name):
+        check_grads(lambda *v, params=params: prim(*v, **params), args, order=spec.order,
                     rtol=1e-4, atol=1e-6)
 
 
@@ -123,11 +137,11 @@ def test_higher_derivatives_match_finite_differences(name: str) -> None:
 def test_several_directions_at_once(name: str) -> None:
     """A tangent of three directions gives each direction's derivative, as one at a time does."""
     prim = REGISTERED[name]
-    x, params = cases(name)[-1]
+    (x, *rest), params = cases(name)[-1]
     tangent = np.random.default_rng(1).normal(size=(3, *x.shape))
-    together = prim(dg.Variable(x, tangent), **params).tangent
+    together = prim(dg.Variable(x, tangent), *rest, **params).tangent
     for k in range(3):
-        alone = prim(dg.Variable(x, tangent[k]), **params).tangent[0]
+        alone = prim(dg.Variable(x, tangent[k]), *rest, **params).tangent[0]
         np.testing.assert_allclose(together[k], alone, rtol=1e-15)
 
 
@@ -223,3 +237,43 @@ def test_primitives_compose_with_dualgrad() -> None:
                 + sc.expit(-x))
     np.testing.assert_allclose(dg.grad(f)(x), expected, rtol=1e-12)
     check_grads(f, (x,), order=2, rtol=1e-4, atol=1e-6)
+
+
+# ---- SciPy's functions as written, and the ones SciPy hides from dualgrad ------------------------
+
+V = dg.Variable(np.array([0.5, 1.5]), np.ones(2))
+
+
+@pytest.mark.parametrize("f", [sc.gamma, sc.entr, sc.i0, sc.i1, sc.i0e, sc.i1e, sc.ndtr,
+                               sc.log_ndtr, lambda v: sc.xlogy(v, 2.0 * v),
+                               lambda v: sc.xlog1py(2.0, v), lambda v: sc.beta(v, 1.5),
+                               lambda v: sc.betaln(2.0, v)],
+                         ids=["gamma", "entr", "i0", "i1", "i0e", "i1e", "ndtr", "log_ndtr",
+                              "xlogy", "xlog1py", "beta", "betaln"])
+def test_scipy_ufuncs_called_as_written_are_differentiated(f: Callable[[Any], Any]) -> None:
+    """scipy.special's ufuncs on a Variable run the plugin's primitives: SciPy's value."""
+    out = f(V)
+    assert isinstance(out, dg.Variable)
+    np.testing.assert_allclose(out.value, f(V.value), rtol=1e-14)
+
+
+@pytest.mark.parametrize(("ours", "scipys"), [
+    ("norm_logpdf", "logpdf"), ("norm_pdf", "pdf"), ("norm_cdf", "cdf"),
+    ("norm_logcdf", "logcdf")])
+def test_norm_functions_match_scipy_stats(ours: str, scipys: str) -> None:
+    """The plugin's norm_* equal scipy.stats.norm's and agree with FD in x, loc and scale."""
+    import scipy.stats as st
+
+    from dualgrad_scipy import stats
+
+    f = getattr(stats, ours)
+    x = np.array([-1.5, 0.2, 2.0])
+    np.testing.assert_allclose(f(x, 0.3, 1.7), getattr(st.norm, scipys)(x, 0.3, 1.7),
+                               rtol=1e-13)
+    check_grads(f, (x, np.full(3, 0.3), np.full(3, 1.7)), order=2, rtol=1e-4, atol=1e-6)
+
+
+def test_a_refused_scipy_function_is_named_as_scipys() -> None:
+    """A scipy.special ufunc with no rule is reported as scipy.special's, not as numpy's."""
+    with pytest.raises(NotImplementedError, match=r"scipy\.special\.k0\b"):
+        sc.k0(V)

@@ -12,23 +12,35 @@ from .elementwise import PRIMITIVES as _ELEMENTWISE
 from .elementwise import (
     absolute,
     around,
+    astype,
     cbrt,
     ceil,
     clip,
+    deg2rad,
     exp,
+    exp2,
     expm1,
     floor,
+    fmax,
+    fmin,
+    fmod,
+    heaviside,
     log,
     log1p,
     log2,
     log10,
     log_sigmoid,
+    logaddexp,
+    logaddexp2,
     maximum,
     minimum,
+    rad2deg,
     reciprocal,
     relu,
+    remainder,
     sigmoid,
     sign,
+    sinc,
     softplus,
     sqrt,
     square,
@@ -39,6 +51,7 @@ from .fused import PRIMITIVES as _FUSED
 from .fused import affine, mean_squared_error, sigmoid_cross_entropy
 from .linalg import PRIMITIVES as _LINALG
 from .linalg import contract, dot, einsum, matmul, norm
+from .matrices import PRIMITIVES as _MATRICES
 from .reductions import PRIMITIVES as _REDUCTIONS
 from .reductions import (
     cumsum,
@@ -93,6 +106,7 @@ __all__ = [
     "arctan2",
     "arctanh",
     "around",
+    "astype",
     "broadcast_to",
     "cbrt",
     "ceil",
@@ -102,14 +116,20 @@ __all__ = [
     "cos",
     "cosh",
     "cumsum",
+    "deg2rad",
     "divide",
     "dot",
     "einsum",
     "exp",
+    "exp2",
     "expand_dims",
     "expm1",
     "floor",
+    "fmax",
+    "fmin",
+    "fmod",
     "getitem",
+    "heaviside",
     "hypot",
     "log",
     "log1p",
@@ -117,6 +137,8 @@ __all__ = [
     "log10",
     "log_sigmoid",
     "log_softmax",
+    "logaddexp",
+    "logaddexp2",
     "logsumexp",
     "matmul",
     "maximum",
@@ -126,6 +148,7 @@ __all__ = [
     "negative",
     "norm",
     "power",
+    "rad2deg",
     "reciprocal",
     "reduce_max",
     "reduce_mean",
@@ -133,11 +156,13 @@ __all__ = [
     "reduce_prod",
     "reduce_sum",
     "relu",
+    "remainder",
     "reshape",
     "sigmoid",
     "sigmoid_cross_entropy",
     "sign",
     "sin",
+    "sinc",
     "sinh",
     "softmax",
     "softplus",
@@ -156,7 +181,7 @@ __all__ = [
 
 # every module's list, in the order the modules are read
 BUILTIN_PRIMITIVES = (*_ARITHMETIC, *_ELEMENTWISE, *_TRIGONOMETRIC, *_REDUCTIONS, *_SOFTMAX,
-                      *_LINALG, *_SHAPING, *_FUSED)
+                      *_LINALG, *_SHAPING, *_FUSED, *_MATRICES)
 
 provide_operators(
     add=add, subtract=subtract, multiply=multiply, divide=divide, power=power,
@@ -164,4 +189,5 @@ provide_operators(
     getitem=getitem, reshape=reshape, squeeze=squeeze, broadcast_to=broadcast_to,
     reduce_sum=reduce_sum, reduce_mean=reduce_mean, reduce_prod=reduce_prod,
     reduce_max=reduce_max, reduce_min=reduce_min, var=var, std=std, cumsum=cumsum,
+    remainder=remainder, astype=astype,
 )

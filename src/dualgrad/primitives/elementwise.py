@@ -222,8 +222,112 @@ where = Primitive("where", np.where,
                   lambda t, out, c, x, y: np.where(c, t, 0.0),
                   lambda t, out, c, x, y: np.where(c, 0.0, t), elementwise=True, special=_ON_ROWS)
 
+# ---- more exponentials: base 2, and logs of sums of exponentials --------------------------------
+
+# d 2^x = 2^x ln 2
+exp2 = Primitive("exp2", np.exp2, lambda t, out, x: t * (out * math.log(2.0)), elementwise=True,
+                 special=_ON_ROWS)
+
+# logaddexp(x, y) = log(e^x + e^y): slopes e^(x - out) and e^(y - out), each at most 1
+logaddexp = Primitive("logaddexp", np.logaddexp,
+                      lambda t, out, x, y: t * np.exp(x - out),
+                      lambda t, out, x, y: t * np.exp(y - out), elementwise=True,
+                      special=_ON_ROWS)
+
+# logaddexp2(x, y) = log2(2^x + 2^y): slopes 2^(x - out) and 2^(y - out)
+logaddexp2 = Primitive("logaddexp2", np.logaddexp2,
+                       lambda t, out, x, y: t * np.exp2(x - out),
+                       lambda t, out, x, y: t * np.exp2(y - out), elementwise=True,
+                       special=_ON_ROWS)
+
+
+# ---- angles and sinc -----------------------------------------------------------------------------
+
+deg2rad = Primitive("deg2rad", np.deg2rad, lambda t, out, x: t * (math.pi / 180.0),
+                    elementwise=True, special=_ON_ROWS)
+
+rad2deg = Primitive("rad2deg", np.rad2deg, lambda t, out, x: t * (180.0 / math.pi),
+                    elementwise=True, special=_ON_ROWS)
+
+
+def _sinc_slope(x: Any, out: Any) -> Any:
+    # sinc(x) = sin(pi x) / (pi x), slope (cos(pi x) - sinc(x)) / x; near 0 that difference
+    # cancels, so there the slope is its series -pi^2 x / 3 + pi^4 x^3 / 30 (error < 1e-17 for
+    # |x| < 1e-3), which also gives the right second derivative, -pi^2 / 3, at 0
+    near = np.absolute(_primal(x)) < 1e-3
+    series = x * (-math.pi ** 2 / 3.0 + (math.pi ** 4 / 30.0) * (x * x))
+    far = (np.cos(math.pi * x) - out) / np.where(near, 1.0, x)
+    return np.where(near, series, far)
+
+
+sinc = Primitive("sinc", np.sinc, lambda t, out, x: t * _sinc_slope(x, out), elementwise=True,
+                 implements=np.sinc, special=_ON_ROWS)
+
+
+# ---- remainders: x - q y for a whole number q that is piecewise constant -------------------------
+
+# remainder(x, y) = x - floor(x / y) y (the sign of y; Python's %); slopes 1 and -floor(x / y)
+remainder = Primitive("remainder", np.remainder,
+                      lambda t, out, x, y: t,
+                      lambda t, out, x, y: t * -np.floor(_primal(x) / _primal(y)),
+                      elementwise=True, special=_ON_ROWS)
+
+# fmod(x, y) = x - trunc(x / y) y (the sign of x; C's fmod); slopes 1 and -trunc(x / y)
+fmod = Primitive("fmod", np.fmod,
+                 lambda t, out, x, y: t,
+                 lambda t, out, x, y: t * -np.trunc(_primal(x) / _primal(y)),
+                 elementwise=True, special=_ON_ROWS)
+
+
+# ---- maxima that skip NaN, and the step ----------------------------------------------------------
+
+def _number_winner(t: Any, x: Any, y: Any) -> Any:
+    """x's share of the tangent of fmax(x, y): as `_winner`, and all of it where y is NaN and x
+    is not (fmax returns the number)."""
+    x, y = _primal(x), _primal(y)
+    wins = (x > y) | (np.isnan(y) & ~np.isnan(x))
+    return np.where(wins, t, np.where(x == y, 0.5 * t, 0.0))
+
+
+fmax = Primitive("fmax", np.fmax,
+                 lambda t, out, x, y: _number_winner(t, x, y),
+                 lambda t, out, x, y: _number_winner(t, y, x), elementwise=True,
+                 special=_ON_ROWS)
+
+
+def _number_loser(t: Any, x: Any, y: Any) -> Any:
+    """x's share of the tangent of fmin(x, y)."""
+    x, y = _primal(x), _primal(y)
+    wins = (x < y) | (np.isnan(y) & ~np.isnan(x))
+    return np.where(wins, t, np.where(x == y, 0.5 * t, 0.0))
+
+
+fmin = Primitive("fmin", np.fmin,
+                 lambda t, out, x, y: _number_loser(t, x, y),
+                 lambda t, out, x, y: _number_loser(t, y, x), elementwise=True,
+                 special=_ON_ROWS)
+
+# heaviside(x, h0) is 0 for x < 0, 1 for x > 0 and h0 at x = 0: slope 0 in x (at 0 too, like
+# sign), and 1 in h0 exactly where x is 0
+heaviside = Primitive("heaviside", np.heaviside,
+                      Primitive.zero,
+                      lambda t, out, x, h0: np.where(_primal(x) == 0, t, 0.0),
+                      elementwise=True, special=_ON_ROWS)
+
+# ---- casts between float types -------------------------------------------------------------------
+
+def _cast_tangent(t: Any, out: Any, x: Any, dtype: Any) -> Any:
+    return astype(t, dtype=dtype)
+
+
+# Variable.astype to a float dtype: the tangent is cast with the value
+astype: Primitive = Primitive("astype", lambda x, dtype: np.asarray(x).astype(dtype),
+                              _cast_tangent, special=_ON_ROWS)
+
 PRIMITIVES = (
     exp, expm1, log, log1p, log2, log10, sqrt, cbrt, square, reciprocal,
     sigmoid, tanh, relu, softplus, log_sigmoid,
     sign, floor, ceil, around, absolute, maximum, minimum, clip, where,
+    exp2, logaddexp, logaddexp2, deg2rad, rad2deg, sinc, remainder, fmod, fmax, fmin, heaviside,
+    astype,
 )

@@ -138,12 +138,35 @@ def einsum(subscripts: str, *operands: Any, optimize: Any = False) -> Any:
         >>> print(dg.einsum("ii", a).grad)  # d trace(a) along the identity
         2.0
     """
-    if not isinstance(subscripts, str):
-        raise NotImplementedError(
-            "dualgrad differentiates einsum written with a subscripts string, "
-            "einsum('ij,jk->ik', a, b); the interleaved form einsum(a, [0, 1], b, [1, 2]) "
-            "is not supported")
+    if not isinstance(subscripts, str):  # the interleaved form: einsum(a, [0, 1], b, [1])
+        subscripts, operands = _interleaved(subscripts, *operands)
     return contract(*operands, subscripts=subscripts, optimize=optimize)
+
+
+def _interleaved(*args: Any) -> tuple[str, tuple[Any, ...]]:
+    """einsum(op0, sublist0, op1, sublist1, ..., [sublistout]) as a subscripts string and the
+    operands; axis labels 0..51 stand for NumPy's letters A..Z, a..z."""
+    def letters(sublist: Any) -> str:
+        out = []
+        for label in sublist:
+            if label is Ellipsis:
+                out.append("...")
+                continue
+            k = int(label)
+            if not 0 <= k < 52 or k != label:
+                raise ValueError(f"einsum: subscript labels in the interleaved form must be "
+                                 f"ints in [0, 52) or Ellipsis, got {label!r}")
+            out.append(string.ascii_uppercase[k] if k < 26 else string.ascii_lowercase[k - 26])
+        return "".join(out)
+
+    operands, inputs = args[0::2], [letters(s) for s in args[1::2]]
+    if len(args) % 2:  # an output sublist at the end
+        operands, output = operands[:-1], "->" + letters(args[-1])
+    else:
+        output = ""
+    if len(inputs) != len(operands):
+        raise ValueError("einsum's interleaved form alternates operands and their sublists")
+    return ",".join(inputs) + output, tuple(operands)
 
 
 # ---- the 2-norm: of vectors along an axis, Frobenius over several -------------------------------

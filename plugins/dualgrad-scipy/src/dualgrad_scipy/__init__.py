@@ -4,17 +4,51 @@ Installed, it registers itself with dualgrad through the ``dualgrad`` entry poin
 ``dualgrad.primitive("erf")`` and ``{"type": "lbfgs"}`` work without importing this package.
 """
 
+from . import stats
 from .optimize import LBFGS, LBFGSState
-from .special import digamma, erf, erfc, expit, gammaln, log_expit, polygamma
+from .special import (
+    beta,
+    betaln,
+    digamma,
+    entr,
+    erf,
+    erfc,
+    expit,
+    gamma,
+    gammaln,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    log_expit,
+    log_ndtr,
+    ndtr,
+    polygamma,
+    xlog1py,
+    xlogy,
+)
 
 __all__ = [
     "LBFGS",
     "LBFGSState",
+    "beta",
+    "betaln",
     "digamma",
+    "entr",
     "erf",
     "erfc",
     "expit",
+    "gamma",
     "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
     "log_expit",
+    "log_ndtr",
+    "ndtr",
     "polygamma",
+    "stats",
+    "xlog1py",
+    "xlogy",
 ]

@@ -18,11 +18,14 @@ import math
 import operator
 from typing import Any
 
+import dualgrad as dg
 import numpy as np
 import scipy.special as sc
 from dualgrad import DualgradTypeError, Primitive
 
-__all__ = ["digamma", "erf", "erfc", "expit", "gammaln", "log_expit", "polygamma"]
+__all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "expit", "gamma", "gammaln",
+           "i0", "i0e", "i1", "i1e", "log_expit", "log_ndtr", "ndtr", "polygamma", "xlog1py",
+           "xlogy"]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -79,4 +82,73 @@ expit: Primitive = Primitive("expit", sc.expit,
 log_expit = Primitive("log_expit", sc.log_expit,
                       lambda t, out, x: t * expit(-x), elementwise=True)
 
-ALL = (erf, erfc, gammaln, digamma, polygamma, expit, log_expit)
+# ---- gamma and beta -----------------------------------------------------------------------------
+
+# gamma' = gamma digamma
+gamma = Primitive("gamma", sc.gamma, lambda t, out, x: t * (out * digamma(x)), elementwise=True)
+
+# betaln(a, b) = gammaln(a) + gammaln(b) - gammaln(a + b): slopes digamma(a) - digamma(a + b)
+betaln = Primitive("betaln", sc.betaln,
+                   lambda t, out, a, b: t * (digamma(a) - digamma(a + b)),
+                   lambda t, out, a, b: t * (digamma(b) - digamma(a + b)), elementwise=True)
+
+beta = Primitive("beta", sc.beta,
+                 lambda t, out, a, b: t * (out * (digamma(a) - digamma(a + b))),
+                 lambda t, out, a, b: t * (out * (digamma(b) - digamma(a + b))),
+                 elementwise=True)
+
+
+# ---- x log y and entropy -------------------------------------------------------------------------
+
+# xlogy(x, y) = x log y, 0 where x = 0: slopes log y and x / y
+xlogy = Primitive("xlogy", sc.xlogy,
+                  lambda t, out, x, y: t * np.log(y),
+                  lambda t, out, x, y: t * (x / y), elementwise=True)
+
+# xlog1py(x, y) = x log(1 + y): slopes log1p(y) and x / (1 + y)
+xlog1py = Primitive("xlog1py", sc.xlog1py,
+                    lambda t, out, x, y: t * np.log1p(y),
+                    lambda t, out, x, y: t * (x / (1.0 + y)), elementwise=True)
+
+# entr(x) = -x log x (0 at 0, -inf below): slope -(log x + 1), infinite at 0
+entr = Primitive("entr", sc.entr, lambda t, out, x: t * -(np.log(x) + 1.0), elementwise=True)
+
+
+# ---- modified Bessel functions of orders 0 and 1 -------------------------------------------------
+
+def _over(y: Any, x: Any) -> Any:
+    """y / x, with its limit 1/2 at x = 0 (y is i1 or i1e, which vanish there as x / 2)."""
+    zero = (x.primal() if isinstance(x, dg.Variable) else np.asarray(x)) == 0
+    return np.where(zero, 0.5, y / np.where(zero, 1.0, x))
+
+
+# i0' = i1, i1' = i0 - i1 / x (1/2 at 0)
+i0 = Primitive("i0", sc.i0, lambda t, out, x: t * i1(x), elementwise=True)
+
+i1: Primitive = Primitive("i1", sc.i1, lambda t, out, x: t * (i0(x) - _over(out, x)),
+                          elementwise=True)
+
+# the scaled i0e = e^-|x| i0, i1e = e^-|x| i1: slopes i1e - sign(x) i0e, i0e - i1e / x - sign(x) i1e
+i0e = Primitive("i0e", sc.i0e, lambda t, out, x: t * (i1e(x) - np.sign(x) * out),
+                elementwise=True)
+
+i1e: Primitive = Primitive(
+    "i1e", sc.i1e, lambda t, out, x: t * (i0e(x) - _over(out, x) - np.sign(x) * out),
+    elementwise=True)
+
+
+# ---- the normal distribution's cdf ---------------------------------------------------------------
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# ndtr(x) = P(Z <= x): slope the density e^(-x^2/2) / sqrt(2 pi)
+ndtr = Primitive("ndtr", sc.ndtr,
+                 lambda t, out, x: t * (_INV_SQRT_2PI * np.exp(-0.5 * (x * x))), elementwise=True)
+
+# log_ndtr' = density / ndtr = e^(-x^2/2 - log_ndtr(x)) / sqrt(2 pi): no underflow in the tail
+log_ndtr = Primitive("log_ndtr", sc.log_ndtr,
+                     lambda t, out, x: t * (_INV_SQRT_2PI * np.exp(-0.5 * (x * x) - out)),
+                     elementwise=True)
+
+ALL = (erf, erfc, gammaln, digamma, polygamma, expit, log_expit, gamma, beta, betaln, xlogy,
+       xlog1py, entr, i0, i1, i0e, i1e, ndtr, log_ndtr)
