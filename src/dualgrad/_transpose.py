@@ -25,6 +25,7 @@ from ._core import Primitive, Variable, call
 from ._errors import NotTransposableError
 from ._trace import _HOLE, Program, Tracer, _Nested, _Trace, recording
 from ._tree import leaves, rebuild
+from .primitives import matrices
 
 __all__ = ["LinearMap", "NotTransposableError", "linearize"]
 
@@ -538,8 +539,39 @@ _TABLE: dict[Any, Rule] = {
     p.squeeze: _squeeze, p.expand_dims: _squeeze, p.transpose: _transpose,
     p.broadcast_to: _broadcast_to, p.getitem: _getitem, p.where: _where,
     p.reduce_sum: _reduction(False), p.reduce_mean: _reduction(True), p.cumsum: _cumsum,
-    p.contract: _contract,
+    p.contract: _contract, p.astype: _astype,
 }
+
+
+def _solve(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
+           params: dict[str, Any]) -> list[tuple[int, Any]]:
+    # x = solve(a, b) is linear in b: b's cotangent is solve(a^T, c)
+    if linear != [1]:
+        raise _nonlinear("solves a system whose matrix is its tangent")
+    a = args[0]
+    return [(1, unbroadcast(np.linalg.solve(np.swapaxes(a, -1, -2), c), shapes[1]))]
+
+
+def _diagonal(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
+              params: dict[str, Any]) -> list[tuple[int, Any]]:
+    names = ("offset", "axis1", "axis2")
+    given = dict(zip(names, args[1:]))
+    given.update((k, v) for k, v in params.items() if k in names)
+    return [(0, call(_undiagonal, c, shapes[0], given.get("offset", 0), given.get("axis1", 0),
+                     given.get("axis2", 1)))]
+
+
+def _undiagonal(c: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
+    """Zeros of `shape` with `c` on the diagonal np.diagonal(z, offset, axis1, axis2) reads."""
+    z = np.zeros(shape, dtype=c.dtype)
+    view = np.moveaxis(z, (axis1, axis2), (-2, -1))
+    k = c.shape[-1]
+    rows = np.arange(k) + max(-offset, 0)
+    view[..., rows, rows + offset] = c
+    return z
+
+
+_TABLE.update({matrices.solve: _solve, np.diagonal: _diagonal})
 
 
 def _split_along(c: Any, parts: list[tuple[int, ...]], axis: int) -> list[Any]:
