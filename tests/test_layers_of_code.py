@@ -46,8 +46,13 @@ TABLE = {
     "primitives.softmax": "primitives",
     "primitives.trigonometric": "primitives",
     # trace: recorded programs of primitive equations, replayed and folded
+    "_nests": "trace",
+    "_tracer": "trace",
     "_trace": "trace",
-    "_transpose": "trace",
+    "_cotangents": "trace",
+    "_transposes_products": "trace",
+    "_transposes": "trace",
+    "_linear": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
     "_numpy_values": "numpy",

@@ -11,7 +11,7 @@ import pytest
 import dualgrad as dg
 import finite_differences as fd
 from dualgrad._core import new_tag
-from dualgrad._transpose import linearize
+from dualgrad._linear import linearize
 from test_primitives import BUILTIN_NAMES, close, spec_cases
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from . import _zeros
 from ._core import Variable, new_tag, unit_seeds
 from ._errors import ConfigError
+from ._linear import linearize
 from ._programs import StepPrograms
-from ._transpose import linearize
 from ._weights import Weights
 from .layers import Layer
 from .losses import Loss

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ._core import Rows, Variable, new_tag, unit_seeds
+from ._linear import linearize
 from ._trace import Program, TracingError, record
-from ._transpose import linearize
 
 __all__ = ["StepPrograms"]
 

@@ -1,7 +1,7 @@
 """Reverse mode: `vjp` and `linearize`, and the reverse passes of grad and jacobian.
 
-All of it comes from the forward-mode rules: `_transpose.linearize` records the rules run on
-symbolic tangents, and the recorded linear map is run backwards (see `_transpose`).
+All of it comes from the forward-mode rules: `_linear.linearize` records the rules run on
+symbolic tangents, and the recorded linear map is run backwards (see `_linear`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 
 from ._core import Variable, new_tag
 from ._errors import MemoryBudgetError, ShapeError
+from ._linear import LinearMap
+from ._linear import linearize as _linearize
 from ._passes import as_input, leaves, rebuild
-from ._transpose import LinearMap
-from ._transpose import linearize as _linearize
 
 __all__ = ["linearize", "reverse_jacobian", "reverse_value_and_grad", "vjp"]
 
