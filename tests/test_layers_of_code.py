@@ -27,6 +27,7 @@ TABLE = {
     "_zeros": "core",
     "_seams": "core",
     "_rows": "core",
+    "_operators": "core",
     "_variable": "core",
     "_contributions": "core",
     "_compact": "core",
