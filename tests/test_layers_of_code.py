@@ -56,6 +56,8 @@ TABLE = {
     "_linear": "trace",
     # numpy: NumPy's dispatch protocols and the NumPy-signature functions
     "numpy_api": "numpy",
+    "_numpy_options": "numpy",
+    "_numpy_reductions": "numpy",
     "_numpy_values": "numpy",
     "_numpy_shapes": "numpy",
     "_numpy_products": "numpy",

@@ -17,6 +17,7 @@ import numpy as np
 from . import _numpy_linalg as linalg_api
 from . import numpy_api as api
 from ._core import Primitive, install_numpy_dispatch
+from ._numpy_options import refuse
 from ._numpy_values import VALUE_FUNCTIONS, VALUE_UFUNCS, by_value
 
 
@@ -184,7 +185,7 @@ def ufunc(fn: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, 
             "one with dualgrad.Primitive"
         )
     if kwargs:
-        api.refuse(fn.__name__, **kwargs)
+        refuse(fn.__name__, **kwargs)
     return rule(*inputs)
 
 
