@@ -181,3 +181,16 @@ def test_an_unknown_mode_is_a_config_error(transform: Any):
     """mode must be "auto", "forward" or "reverse"."""
     with pytest.raises(dg.ConfigError, match="'backward'"):
         transform(dg.sum, mode="backward")
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_grad_takes_an_output_of_one_element_in_any_shape(mode: str, shape: tuple[int, ...]):
+    """A function whose output has one element, shaped (1,) or (1, 1), has a gradient shaped
+    like its input, as for a scalar output, in both modes."""
+    def f(v: Any) -> Any:
+        return dg.reshape(dg.sum(v[:2] * 2.0 + v[2] ** 2), shape)
+
+    value, g = dg.value_and_grad(f, mode=mode)(np.array([1.0, 1.0, 3.0]))
+    assert np.shape(value) == shape
+    np.testing.assert_allclose(g, [2.0, 2.0, 12.0])  # v[2]**2 is added to both entries

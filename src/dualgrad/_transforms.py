@@ -162,7 +162,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         if isinstance(out, (tuple, list)):
             raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
                              f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
-        if tuple(values[0].shape) != ():
+        if math.prod(values[0].shape) != 1:  # a number: shape (), or (1,), (1, 1), ...
             raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
                              f"shape {tuple(values[0].shape)}; use dualgrad.jacobian for array "
                              "outputs")
@@ -172,7 +172,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         nums = _argnums(argnums, len(args))
         if _reverse(mode, args, nums, 1, chunk_size):
             value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
-            if math.isfinite(float(value)) and not all(np.isfinite(g).all() for g in grads) \
+            if np.isfinite(value).all() and not all(np.isfinite(g).all() for g in grads) \
                     and mode == "auto":
                 # an infinite slope met a zero cotangent (0 * inf): forward mode keeps zero
                 # tangents zero (see _zeros), so it gives the finite entries their numbers
@@ -182,7 +182,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         _, values, answers, _ = forward(f, args, kwargs, nums, chunk_size,
                                          _budget.resolve(budget), f"grad of {name}",
                                          _GRAD_ADVICE, scalar, outputs=1)
-        return values[0], _pack(_writable(answers[0], args), argnums)
+        # an output of one element shaped (1,) or (1, 1): each block loses the output's axes
+        blocks = [np.reshape(b, np.shape(args[i])) if type(b) is np.ndarray else b
+                  for b, i in zip(answers[0], nums)]
+        return values[0], _pack(_writable(blocks, args), argnums)
 
     return value_and_grad_f
 
