@@ -23,13 +23,14 @@ from ._errors import (
     PluginWarning,
     ShapeError,
     TracingError,
+    TrainingWarning,
     UnknownNameError,
 )
 from ._lookup import layer, loss, optimizer, plugins, primitive
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
-from .losses import LogLoss, Loss, MeanSquaredError
+from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .model import History, Model
 
 # NumPy's names take NumPy's arguments (numpy_api); sum, max and min are attributes only, kept
@@ -117,8 +118,10 @@ __all__ = [
     "PluginWarning",
     "Primitive",
     "ShapeError",
+    "SoftmaxCrossEntropy",
     "Specialisations",
     "TracingError",
+    "TrainingWarning",
     "UnknownNameError",
     "Variable",
     "absolute",

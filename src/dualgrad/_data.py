@@ -54,7 +54,6 @@ def require_targets(y: np.ndarray | None) -> np.ndarray:
     return y
 
 
-
 def checked(x: Any, y: Any, input_shape: tuple[int, ...] | None,
             output_shape: tuple[int, ...] | None,
             loss: Loss) -> tuple[np.ndarray, np.ndarray | None]:
@@ -70,10 +69,17 @@ def checked(x: Any, y: Any, input_shape: tuple[int, ...] | None,
     if y.shape[0] != x.shape[0]:
         raise DataError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; give one target "
                         "per sample")
-    if output_shape is not None and y.shape[1:] != output_shape:
-        raise DataError(f"this model predicts {output_shape} per sample; y has "
-                        f"{y.shape[1:]}")
+    if output_shape is not None:
+        y = loss.targets(y, output_shape)
     loss.check_targets(y)
+    if output_shape is not None and y.shape[1:] != output_shape:
+        hint = ""
+        if y.shape[1:] == (1,) and len(output_shape) == 1 and output_shape[0] > 1 \
+                and np.all(y == np.round(y)):
+            hint = ("; for one class label per sample, use the loss 'softmax_cross_entropy' "
+                    "(one output per class)")
+        raise DataError(f"this model predicts {output_shape} per sample; y has "
+                        f"{y.shape[1:]}{hint}")
     return x, y
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _parts  # noqa: F401 - declares the kinds layer, loss and optimizer
 from ._core import Primitive
+from ._parts import look_up  # declares the kinds layer, loss and optimizer
 from ._primitive_kind import lookup
 from ._registry import registry
 from .layers import Layer
@@ -34,17 +34,17 @@ def layer(name: str, **config: Any) -> Layer:
         >>> dg.layer("dense", units=2)
         Dense(units=2, activation=None, use_bias=True, initializer='glorot_uniform')
     """
-    return registry().get("layer", name).from_config(config)  # type: ignore[no-any-return]
+    return look_up("layer", name).from_config(config)  # type: ignore[no-any-return]
 
 
 def loss(name: str, **config: Any) -> Loss:
     """A new loss of the registered type `name`, configured by keyword."""
-    return registry().get("loss", name).from_config(config)  # type: ignore[no-any-return]
+    return look_up("loss", name).from_config(config)  # type: ignore[no-any-return]
 
 
 def optimizer(name: str, **config: Any) -> Optimizer:
     """A new optimizer of the registered type `name`, configured by keyword."""
-    return registry().get("optimizer", name).from_config(config)  # type: ignore[no-any-return]
+    return look_up("optimizer", name).from_config(config)  # type: ignore[no-any-return]
 
 
 def plugins() -> list[Any]:

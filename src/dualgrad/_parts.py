@@ -6,22 +6,34 @@ from __future__ import annotations
 from typing import Any
 
 from . import _registry
-from ._errors import ConfigError
+from ._errors import ConfigError, UnknownNameError
 from .hookspecs import (
     dualgrad_register_layers,
     dualgrad_register_losses,
     dualgrad_register_optimizers,
 )
 from .layers import Dense, Layer
-from .losses import LogLoss, Loss, MeanSquaredError
+from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
 
-__all__ = ["describe", "resolve"]
+__all__ = ["describe", "look_up", "resolve"]
+
+# names practitioners bring from Keras, and the registered part that does that job
+_KERAS_NAMES = {
+    "loss": {
+        "categorical_crossentropy": "'softmax_cross_entropy' (from_logits=False after a softmax)",
+        "sparse_categorical_crossentropy": "'softmax_cross_entropy' (it takes class labels too)",
+        "binary_crossentropy": "'logloss'",
+        "mean_squared_error": "'mse'",
+    },
+    "metric": {"mean_absolute_error": "'mae'", "mean_squared_error": "'mse'"},
+}
 
 _registry.declare(_registry.Kind("layer", "layers", dualgrad_register_layers, Layer,
                                  builtins=(Dense,)))
 _registry.declare(_registry.Kind("loss", "losses", dualgrad_register_losses, Loss,
-                                 builtins=(MeanSquaredError, LogLoss)))
+                                 builtins=(MeanSquaredError, LogLoss,
+                                           SoftmaxCrossEntropy)))
 _registry.declare(_registry.Kind("optimizer", "optimizers", dualgrad_register_optimizers,
                                  Optimizer, builtins=(SGD, Adam, ForwardGradientDescent)))
 
@@ -42,10 +54,21 @@ def resolve(kind: str, spec: Any, base: type) -> Any:
         raise ConfigError(f"a {kind} must be a {base.__name__}, a registered name or a config "
                           f"dict; got {type(spec).__name__}")
     try:
-        cls = _registry.registry().get(kind, name)
+        cls = look_up(kind, name)
     except KeyError as exc:
         raise ConfigError(str(exc)) from exc
     return cls.from_config(config)
+
+
+def look_up(kind: str, name: str) -> Any:
+    """The class registered as `name` of `kind`; an unknown Keras name says which to use."""
+    try:
+        return _registry.registry().get(kind, name)
+    except UnknownNameError as exc:
+        instead = _KERAS_NAMES.get(kind, {}).get(name) if isinstance(name, str) else None
+        if instead is None:
+            raise
+        raise UnknownNameError(f"{exc}. Keras's {name!r} is dualgrad's {instead}") from None
 
 
 def describe(kind: str, obj: Any) -> dict[str, Any]:

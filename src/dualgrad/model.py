@@ -214,10 +214,21 @@ class Model:
     # ---- computing ----------------------------------------------------------------------------
 
     def _data(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Validated float copies of x (N, *input) and y (N, outputs)."""
+        """Validated float copies of x (N, *input) and y (N, outputs), y as the loss reads it
+        (class labels one-hot for a softmax cross-entropy, say)."""
         weights = self._weights
-        return _data.checked(x, y, None if weights is None else weights.input_shape,
-                             None if weights is None else weights.output_shape, self.loss)
+        if weights is not None:
+            return _data.checked(x, y, weights.input_shape, weights.output_shape, self.loss)
+        x = _data.as_matrix(x, "x")
+        return _data.checked(x, y, None, None if y is None else self._output_shape(x.shape[1:]),
+                             self.loss)
+
+    def _output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample output shape for samples of `input_shape`, from the layers."""
+        shape = input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return tuple(shape)
 
     def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
@@ -235,6 +246,27 @@ class Model:
         """The model's outputs for `x`, shape ``(N, *outputs)``."""
         x, _ = self._data(x)
         return np.asarray(self._gradients.forward(self._built_weights().params, x))
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """The class probabilities the model's outputs stand for under its loss: the sigmoid
+        output itself, or the sigmoid or softmax of logits; shape ``(N, *outputs)``.
+
+        Example:
+            >>> import numpy as np, dualgrad as dg
+            >>> model = dg.Model([{"type": "dense", "units": 3}], "softmax_cross_entropy",
+            ...                  "adam", seed=0, input_shape=(2,))
+            >>> model.predict_proba(np.zeros((4, 2))).sum(axis=1)
+            array([1., 1., 1., 1.])
+        """
+        return np.asarray(self.loss.probabilities(self.predict(x)))
+
+    def predict_classes(self, x: Any) -> np.ndarray:
+        """The predicted class of each sample, as ints: for one output, whether its probability
+        is at least 0.5; for K outputs, the most probable (argmax)."""
+        proba = self.predict_proba(x)
+        if proba.shape[1:] == (1,):
+            return (proba[:, 0] >= 0.5).astype(np.int64)
+        return np.argmax(proba, axis=-1).astype(np.int64)
 
     def evaluate(self, x: Any, y: Any) -> float:
         """The loss on (x, y)."""
@@ -267,22 +299,22 @@ class Model:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise DataError("validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._data(*validation_data)
-            if x_val.shape[1:] != x.shape[1:] or y_val is None \
-                    or y_val.shape[1:] != y.shape[1:]:
+            if validation_data[1] is None:
+                raise DataError("validation_data must have the shapes of the training data "
+                                "per sample, targets too; got None for y_val")
+            x_val = _data.as_matrix(validation_data[0], "validation x")
+            y_val = self.loss.targets(_data.as_matrix(validation_data[1], "validation y"),
+                                      y.shape[1:])
+            if x_val.shape[1:] != x.shape[1:] or y_val.shape[1:] != y.shape[1:]:
                 raise DataError("validation_data must have the shapes of the training data "
                                 f"per sample: x {x.shape[1:]}, y {y.shape[1:]}")
+            x_val, y_val = self._data(x_val, y_val)
+            y_val = _data.require_targets(y_val)
             val = (x_val, y_val)
         hooks = checked_callbacks(callbacks, ("loss", "val_loss") if val is not None
                                   else ("loss",))
-        # check y against the output shape before building, so a bad call leaves an unbuilt
-        # model unbuilt
-        out_shape = x.shape[1:]
-        for layer in self.layers:
-            out_shape = layer.output_shape(out_shape)
-        if y.shape[1:] != tuple(out_shape):
-            raise DataError(f"this model predicts {tuple(out_shape)} per sample; y has "
-                            f"{y.shape[1:]}")
+        # y was checked against the output shape before building, so a bad call leaves an
+        # unbuilt model unbuilt
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
         return self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
