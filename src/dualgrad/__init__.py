@@ -3,6 +3,7 @@
 from . import (
     _dispatch,  # noqa: F401 - installs NumPy's dispatch protocols into Variable
     callbacks,
+    metrics,
     numpy_api,
     primitives,
     testing,
@@ -26,11 +27,12 @@ from ._errors import (
     TrainingWarning,
     UnknownNameError,
 )
-from ._lookup import layer, loss, optimizer, plugins, primitive
+from ._lookup import layer, loss, metric, optimizer, plugins, primitive
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .metrics import Metric
 from .model import History, Model
 
 # NumPy's names take NumPy's arguments (numpy_api); sum, max and min are attributes only, kept
@@ -110,6 +112,7 @@ __all__ = [
     "Loss",
     "MeanSquaredError",
     "MemoryBudgetError",
+    "Metric",
     "Model",
     "ModelFileError",
     "NonFiniteLossError",
@@ -165,6 +168,8 @@ __all__ = [
     "matmul",
     "maximum",
     "mean",
+    "metric",
+    "metrics",
     "minimum",
     "norm",
     "numpy_api",

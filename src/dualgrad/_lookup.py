@@ -10,9 +10,10 @@ from ._primitive_kind import lookup
 from ._registry import registry
 from .layers import Layer
 from .losses import Loss
+from .metrics import Metric
 from .optimizers import Optimizer
 
-__all__ = ["layer", "loss", "optimizer", "plugins", "primitive"]
+__all__ = ["layer", "loss", "metric", "optimizer", "plugins", "primitive"]
 
 
 def primitive(name: str) -> Primitive:
@@ -40,6 +41,17 @@ def layer(name: str, **config: Any) -> Layer:
 def loss(name: str, **config: Any) -> Loss:
     """A new loss of the registered type `name`, configured by keyword."""
     return look_up("loss", name).from_config(config)  # type: ignore[no-any-return]
+
+
+def metric(name: str, **config: Any) -> Metric:
+    """A new metric of the registered type `name`, configured by keyword.
+
+    Example:
+        >>> import dualgrad as dg
+        >>> dg.metric("accuracy")
+        Accuracy()
+    """
+    return look_up("metric", name).from_config(config)  # type: ignore[no-any-return]
 
 
 def optimizer(name: str, **config: Any) -> Optimizer:

@@ -1,4 +1,4 @@
-"""A model's parts: the kinds layer, loss and optimizer, declared to the registry with their
+"""A model's parts: the kinds layer, loss, metric and optimizer, declared to the registry with their
 built-ins, and each part made from an object, a registered name or a config dict."""
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from ._errors import ConfigError, UnknownNameError
 from .hookspecs import (
     dualgrad_register_layers,
     dualgrad_register_losses,
+    dualgrad_register_metrics,
     dualgrad_register_optimizers,
 )
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .metrics import AUC, Accuracy, BinaryAccuracy, MeanAbsoluteError, Metric
+from .metrics import MeanSquaredError as MeanSquaredErrorMetric
 from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
 
 __all__ = ["describe", "look_up", "resolve"]
@@ -34,12 +37,16 @@ _registry.declare(_registry.Kind("layer", "layers", dualgrad_register_layers, La
 _registry.declare(_registry.Kind("loss", "losses", dualgrad_register_losses, Loss,
                                  builtins=(MeanSquaredError, LogLoss,
                                            SoftmaxCrossEntropy)))
+_registry.declare(_registry.Kind("metric", "metrics", dualgrad_register_metrics, Metric,
+                                 builtins=(Accuracy, BinaryAccuracy, MeanAbsoluteError,
+                                           MeanSquaredErrorMetric, AUC)))
 _registry.declare(_registry.Kind("optimizer", "optimizers", dualgrad_register_optimizers,
                                  Optimizer, builtins=(SGD, Adam, ForwardGradientDescent)))
 
 
 def resolve(kind: str, spec: Any, base: type) -> Any:
-    """A layer, loss or optimizer from an object, a registered name, or a config dict."""
+    """A layer, loss, metric or optimizer from an object, a registered name, or a config
+    dict."""
     if isinstance(spec, base):
         return spec
     if isinstance(spec, str):

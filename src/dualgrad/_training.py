@@ -22,7 +22,13 @@ __all__ = ["History", "Trainer", "checked_callbacks"]
 
 @attrs.define
 class History:
-    """What `Model.fit` recorded: ``history["loss"]`` (and ``"val_loss"``), one per epoch."""
+    """What `Model.fit` recorded, one value per epoch: ``history["loss"]``, each metric's
+    (``history["accuracy"]``, say), and with validation data ``"val_loss"`` and the metrics'
+    ``"val_accuracy"``.
+
+    An epoch's "loss" is the mean of its batches' losses, each measured before its update; the
+    metrics and every validation value are measured on the weights the epoch ended with.
+    """
 
     history: dict[str, list[float]] = attrs.field(factory=dict)
     epoch: list[int] = attrs.field(factory=list)
@@ -38,7 +44,7 @@ def checked_callbacks(callbacks: Sequence[Callback | Callable[[int, dict[str, fl
         if monitor is not None and monitor not in metrics:
             raise ConfigError(f"{type(cb).__name__} watches {monitor!r}, but training "
                               f"reports only {', '.join(metrics)}; pass validation_data "
-                              "to get val_loss")
+                              "to get val_loss, and metrics to the Model to get theirs")
     return hooks
 
 
@@ -53,7 +59,12 @@ class _Trained(Protocol):
     @property
     def optimizer(self) -> Optimizer: ...
 
-    def evaluate(self, x: Any, y: Any) -> float: ...
+    @property
+    def metrics(self) -> Sequence[Any]: ...
+
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any: ...
+
+    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]: ...
 
 
 class Trainer:
@@ -96,8 +107,12 @@ class Trainer:
             batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
+        names = [m.name for m in model.metrics]
+        for name in names:
+            history.history[name] = []
         if val is not None:
-            history.history["val_loss"] = []
+            for name in ("loss", *names):
+                history.history[f"val_{name}"] = []
         model.stop_training = False
         loss = model.loss
         for cb in hooks:
@@ -121,17 +136,20 @@ class Trainer:
                         total += self.step(model.optimizer, weights, xb, yb) * xb.shape[0]
                     history.epoch.append(epoch)
                     losses.append(total / n)
-                    if val is None and not hooks and bar is None:
+                    if val is None and not hooks and bar is None and not names:
                         continue  # nothing else to report (and no callback to stop training)
-                    logs = {"loss": total / n}
+                    logs = {"loss": total / n, **model._metric_values(x, y)}
                     if val is not None:
-                        logs["val_loss"] = model.evaluate(*val)
-                        history.history["val_loss"].append(logs["val_loss"])
+                        val_logs = model.evaluate(*val, return_dict=True)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    for key, value in logs.items():
+                        if key != "loss":
+                            history.history[key].append(value)
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, model)
                     loss = _targets_checked(model.loss, loss, y, val)
                     if bar is not None:
-                        bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
                         bar.update(1)
                     if model.stop_training:
                         break
@@ -268,5 +286,6 @@ def _progress(epochs: int, verbose: bool) -> Any:
     from tqdm.auto import tqdm
 
     # disable=None: draw only on a terminal, so logs and CI stay clean
-    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=False,
+    # leave=True: one line per run stays on screen, with the last epoch's values
+    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=True,
                 disable=True if epochs < 10 else None, file=sys.stderr)

@@ -22,11 +22,13 @@ from ._weights import Weights
 from .callbacks import Callback
 from .layers import Layer
 from .losses import Loss
+from .metrics import Metric
 from .optimizers import Optimizer
 
 __all__ = ["History", "Model"]
 
-_MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget")
+_MODEL_KEYS = ("layers", "loss", "optimizer", "metrics", "seed", "input_shape",
+               "memory_budget")
 
 
 class Model:
@@ -45,6 +47,9 @@ class Model:
         input_shape: the per-sample input shape; None builds the model on the first data.
         memory_budget: the bytes of tangents a gradient pass may hold; by default the
             process's budget (`dualgrad.get_memory_budget`, 1 GiB unless set).
+        metrics: scores to report, each a `Metric`, a registered name ("accuracy", "auc",
+            "mae", ...) or a config dict: after every epoch of `fit` (into `History` as
+            ``name`` and ``val_name``) and by ``evaluate(x, y, return_dict=True)``.
 
     Example:
         >>> import numpy as np, dualgrad as dg
@@ -58,7 +63,7 @@ class Model:
 
     def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any,
                  seed: int | None = None, input_shape: Sequence[int] | None = None,
-                 memory_budget: int | None = None) -> None:
+                 memory_budget: int | None = None, metrics: Sequence[Any] = ()) -> None:
         if isinstance(layers, (str, dict, Layer)) or not isinstance(layers, Sequence) \
                 or not layers:
             raise ConfigError("layers must be a non-empty list of layers, names or configs")
@@ -71,6 +76,14 @@ class Model:
         memory_budget = _budget.checked(memory_budget)
         parts = [resolve("layer", spec, Layer) for spec in layers]
         lossobj = resolve("loss", loss, Loss)
+        if isinstance(metrics, (str, dict, Metric)) or not isinstance(metrics, Sequence):
+            raise ConfigError("metrics must be a list of metrics, names or configs; got "
+                              f"{metrics!r}")
+        self.metrics: list[Metric] = [resolve("metric", spec, Metric) for spec in metrics]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"metrics {names} name one metric twice; each is reported by "
+                              "its name, so give each once")
         self._optimizer: Optimizer = resolve("optimizer", optimizer, Optimizer)
         self.seed = int(seed)
         self.stop_training = False
@@ -161,6 +174,8 @@ class Model:
             "seed": self.seed,
             "memory_budget": self.memory_budget,
         }
+        if self.metrics:
+            config["metrics"] = [describe("metric", m) for m in self.metrics]
         if self._weights is not None:
             config["input_shape"] = list(self._weights.input_shape)
         return config
@@ -266,13 +281,37 @@ class Model:
         proba = self.predict_proba(x)
         if proba.shape[1:] == (1,):
             return (proba[:, 0] >= 0.5).astype(np.int64)
-        return np.argmax(proba, axis=-1).astype(np.int64)
+        return np.asarray(np.argmax(proba, axis=-1), dtype=np.int64)
 
-    def evaluate(self, x: Any, y: Any) -> float:
-        """The loss on (x, y)."""
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """The loss on (x, y); with `return_dict`, ``{"loss": ..., metric name: ...}`` with
+        the value of each of the model's metrics too."""
         x, y_or_none = self._data(x, y)
+        y = _data.require_targets(y_or_none)
         params = self._built_weights().params
-        return float(self._gradients.loss_of(params, x, _data.require_targets(y_or_none)))
+        loss = float(self._gradients.loss_of(params, x, y))
+        if not return_dict:
+            return loss
+        return {"loss": loss, **self._metric_values(x, y)}
+
+    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Each metric's value on checked data (y as the loss reads it)."""
+        if not self.metrics:
+            return {}
+        outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
+        proba: np.ndarray | None = None
+        values = {}
+        for metric in self.metrics:
+            pred = outputs
+            if metric.reads == "probabilities":
+                if proba is None:
+                    try:
+                        proba = np.asarray(self.loss.probabilities(outputs))
+                    except ConfigError:  # a loss of no classifier (mse): its outputs, then
+                        proba = outputs
+                pred = proba
+            values[metric.name] = float(metric(y, pred))
+        return values
 
     # ---- training -----------------------------------------------------------------------------
 
@@ -308,11 +347,12 @@ class Model:
             if x_val.shape[1:] != x.shape[1:] or y_val.shape[1:] != y.shape[1:]:
                 raise DataError("validation_data must have the shapes of the training data "
                                 f"per sample: x {x.shape[1:]}, y {y.shape[1:]}")
-            x_val, y_val = self._data(x_val, y_val)
-            y_val = _data.require_targets(y_val)
-            val = (x_val, y_val)
-        hooks = checked_callbacks(callbacks, ("loss", "val_loss") if val is not None
-                                  else ("loss",))
+            x_val, checked_y = self._data(x_val, y_val)
+            val = (x_val, _data.require_targets(checked_y))
+        reported = ["loss", *(m.name for m in self.metrics)]
+        if val is not None:
+            reported += [f"val_{name}" for name in reported]
+        hooks = checked_callbacks(callbacks, reported)
         # y was checked against the output shape before building, so a bad call leaves an
         # unbuilt model unbuilt
         self.build(x.shape[1:])
