@@ -6,6 +6,7 @@ from . import (
     metrics,
     numpy_api,
     primitives,
+    schedules,
     testing,
 )
 from ._budget import get_memory_budget, set_memory_budget
@@ -27,7 +28,7 @@ from ._errors import (
     TrainingWarning,
     UnknownNameError,
 )
-from ._lookup import layer, loss, metric, optimizer, plugins, primitive
+from ._lookup import layer, loss, metric, optimizer, plugins, primitive, schedule
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Layer
@@ -58,7 +59,7 @@ from .numpy_api import (
     var,
     where,
 )
-from .optimizers import SGD, Adam, Optimizer
+from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .primitives import (
     absolute,
     arccos,
@@ -96,10 +97,13 @@ from .primitives import (
     tan,
     tanh,
 )
+from .schedules import Schedule
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
+    "AdamW",
     "AmbiguousNameError",
     "ConfigError",
     "DataError",
@@ -120,6 +124,8 @@ __all__ = [
     "PluginLoadError",
     "PluginWarning",
     "Primitive",
+    "RMSprop",
+    "Schedule",
     "ShapeError",
     "SoftmaxCrossEntropy",
     "Specialisations",
@@ -181,6 +187,8 @@ __all__ = [
     "reciprocal",
     "relu",
     "reshape",
+    "schedule",
+    "schedules",
     "set_memory_budget",
     "sigmoid",
     "sin",

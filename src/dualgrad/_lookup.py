@@ -12,8 +12,9 @@ from .layers import Layer
 from .losses import Loss
 from .metrics import Metric
 from .optimizers import Optimizer
+from .schedules import Schedule
 
-__all__ = ["layer", "loss", "metric", "optimizer", "plugins", "primitive"]
+__all__ = ["layer", "loss", "metric", "optimizer", "plugins", "primitive", "schedule"]
 
 
 def primitive(name: str) -> Primitive:
@@ -63,3 +64,14 @@ def plugins() -> list[Any]:
     """Each plugin: name, distribution, version, status (active, disabled, failed) and what
     it registered."""
     return list(registry().plugins)
+
+
+def schedule(name: str, **config: Any) -> Schedule:
+    """A new learning-rate schedule of the registered type `name`, configured by keyword.
+
+    Example:
+        >>> import dualgrad as dg
+        >>> opt = dg.optimizer("sgd", lr=dg.schedule("cosine_decay", initial=0.1,
+        ...                                          decay_steps=100))
+    """
+    return look_up("schedule", name).from_config(config)  # type: ignore[no-any-return]

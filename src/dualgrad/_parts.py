@@ -1,5 +1,6 @@
-"""A model's parts: the kinds layer, loss, metric and optimizer, declared to the registry with their
-built-ins, and each part made from an object, a registered name or a config dict."""
+"""A model's parts: the kinds layer, loss, metric, optimizer and schedule, declared to the
+registry with their built-ins, and each part made from an object, a registered name or a config
+dict."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ from .hookspecs import (
     dualgrad_register_losses,
     dualgrad_register_metrics,
     dualgrad_register_optimizers,
+    dualgrad_register_schedules,
 )
 from .layers import Dense, Layer
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import AUC, Accuracy, BinaryAccuracy, MeanAbsoluteError, Metric
 from .metrics import MeanSquaredError as MeanSquaredErrorMetric
-from .optimizers import SGD, Adam, ForwardGradientDescent, Optimizer
+from .optimizers import SGD, Adagrad, Adam, AdamW, ForwardGradientDescent, Optimizer, RMSprop
+from .schedules import (
+    Constant,
+    CosineDecay,
+    ExponentialDecay,
+    PiecewiseConstant,
+    Schedule,
+    WarmupCosineDecay,
+)
 
 __all__ = ["describe", "look_up", "resolve"]
 
@@ -41,7 +51,11 @@ _registry.declare(_registry.Kind("metric", "metrics", dualgrad_register_metrics,
                                  builtins=(Accuracy, BinaryAccuracy, MeanAbsoluteError,
                                            MeanSquaredErrorMetric, AUC)))
 _registry.declare(_registry.Kind("optimizer", "optimizers", dualgrad_register_optimizers,
-                                 Optimizer, builtins=(SGD, Adam, ForwardGradientDescent)))
+                                 Optimizer, builtins=(SGD, Adam, ForwardGradientDescent, AdamW,
+                                                      RMSprop, Adagrad)))
+_registry.declare(_registry.Kind("schedule", "schedules", dualgrad_register_schedules, Schedule,
+                                 builtins=(Constant, ExponentialDecay, CosineDecay,
+                                           WarmupCosineDecay, PiecewiseConstant)))
 
 
 def resolve(kind: str, spec: Any, base: type) -> Any:

@@ -36,6 +36,7 @@ from .layers import Layer
 from .losses import Loss
 from .metrics import Metric
 from .optimizers import Optimizer
+from .schedules import Schedule
 
 __all__ = [
     "PROJECT",
@@ -44,6 +45,7 @@ __all__ = [
     "dualgrad_register_metrics",
     "dualgrad_register_optimizers",
     "dualgrad_register_primitives",
+    "dualgrad_register_schedules",
     "hookimpl",
     "hookspec",
 ]
@@ -72,4 +74,12 @@ def dualgrad_register_metrics() -> Iterable[type[Metric]]:
     """Return `dualgrad.Metric` subclasses, each with a class attribute ``name``.
 
     ``Model(..., metrics=[name])`` reports each after every epoch of ``fit``.
+    """
+
+
+@hookspec
+def dualgrad_register_schedules() -> Iterable[type[Schedule]]:
+    """Return `dualgrad.Schedule` subclasses, each with a class attribute ``name``.
+
+    Any optimizer's ``lr`` takes one, as an object or a config dict with a ``"type"``.
     """
