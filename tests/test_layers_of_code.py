@@ -84,6 +84,7 @@ TABLE = {
     "_weights": "nn",
     "_gradients": "nn",
     "_training": "nn",
+    "_training_state": "nn",
     "_model_file": "nn",
     "model": "nn",
     # cli and the package's face

@@ -82,6 +82,14 @@ class Trainer:
         self._state_for: Optimizer | None = None  # the optimizer whose state that is
         self.fixed = False  # whether the batches are the fit's private, unchanging copies
 
+    def state_of(self, opt: Optimizer) -> Any:
+        """The state of `opt` after the last step, or None if it has taken none."""
+        return self.state if self._state_for is opt else None
+
+    def state_for(self, opt: Optimizer, weights: Weights) -> Any:
+        """The state of `opt`: its last, or a fresh one for the current weights."""
+        return self._optimizer_state(opt, weights)
+
     def reset(self) -> None:
         """Forget the optimizer state: the next step initialises it (a new optimizer)."""
         self.state = self._state_for = None

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _budget, _data, _model_file
+from . import _budget, _data, _model_file, _training_state
 from ._errors import ConfigError, DataError, ShapeError
 from ._gradients import GradientEngine
 from ._parts import describe, resolve
@@ -363,12 +363,37 @@ class Model:
     # ---- files --------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the config and weights to one ``.npz`` file, atomically.
+        """Write the config and weights to one ``.npz`` file, atomically, with what resumes
+        training: the optimizer's state and the random generator's, so that a model loaded
+        and fitted on continues exactly as the saved one would have.
 
         The file is written beside `path` and renamed over it, so a crash mid-save leaves any
         earlier file whole; a file saved over keeps its permissions.
         """
-        _model_file.save(path, self.get_config(), self.get_weights())
+        training: dict[str, Any] = {"rng": self._rng.bit_generator.state}
+        arrays: list[np.ndarray] = []
+        state = self._trainer.state_of(self.optimizer)
+        flat = None if state is None else _training_state.flatten(state)
+        if flat is not None:  # (a state of another shape than optax's is not kept)
+            arrays, training["optimizer_state"] = flat
+        _model_file.save(path, self.get_config(), self.get_weights(), training, arrays)
+
+    def _resume(self, training: dict[str, Any], arrays: list[np.ndarray]) -> None:
+        """Take up the training state a file holds (see `save`); ValueError if it does not
+        fit this model."""
+        rng = training.get("rng")
+        if rng is not None:
+            try:
+                self._rng.bit_generator.state = rng
+            except (TypeError, KeyError, ValueError) as exc:
+                raise ValueError(f"its random generator's state is not usable ({exc})") from None
+        scalars = training.get("optimizer_state")
+        if scalars is not None:
+            if not isinstance(scalars, list):
+                raise ValueError("its optimizer state is not a list of numbers")
+            weights = self._built_weights()
+            template = self._trainer.state_for(self.optimizer, weights)
+            self._trainer.state = _training_state.rebuild(template, arrays, scalars)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
