@@ -67,6 +67,7 @@ TABLE = {
     "losses": "nn",
     "losses.base": "nn",
     "losses.builtin": "nn",
+    "losses.weighted": "nn",
     "metrics": "nn",
     "metrics.base": "nn",
     "metrics.builtin": "nn",

@@ -15,6 +15,7 @@ from ._gradients import GradientEngine
 from ._weights import Weights
 from .callbacks import Callback, EpochEnd
 from .losses import Loss
+from .losses.weighted import SampleWeighted
 from .optimizers import Optimizer
 
 __all__ = ["History", "Trainer", "checked_callbacks"]
@@ -96,12 +97,18 @@ class Trainer:
 
     def fit(self, model: _Trained, weights: Weights, x: np.ndarray, y: np.ndarray,
             val: tuple[np.ndarray, np.ndarray] | None, epochs: int, size: int, shuffle: bool,
-            hooks: Sequence[Callback], verbose: bool) -> History:
-        """`Model.fit` on checked data: `epochs` passes in batches of `size`."""
+            hooks: Sequence[Callback], verbose: bool,
+            sample_weights: np.ndarray | None = None) -> History:
+        """`Model.fit` on checked data: `epochs` passes in batches of `size`, each sample's
+        loss weighed by `sample_weights` if given."""
         self._optimizer_state(model.optimizer, weights)
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
         batches = None
+        targets = y  # what the steps read: y, and the samples' weights as one more column
+        if sample_weights is not None:
+            targets = np.concatenate([y, sample_weights.reshape(-1, 1)], axis=1)
+            self._weigh(y.shape[1])
         self.fixed = False
         if size == n or not shuffle:
             # Full-batch training: the data is a private read-only copy, fixed for the step's
@@ -109,10 +116,10 @@ class Trainer:
             # (Unshuffled mini-batches would each need a program of their own, recorded and
             # kept, to save a copy of columns per step: they share their shape's, as shuffled
             # ones do.)
-            self.fixed = size == n and x.nbytes + y.nbytes <= self.engine.memory_budget // 8
+            self.fixed = size == n and x.nbytes + targets.nbytes <= self.engine.memory_budget // 8
             if self.fixed:
-                x, y = _private(x), _private(y)
-            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
+                x, targets = _private(x), _private(targets)
+            batches = [(x[i:i + size], targets[i:i + size]) for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
         names = [m.name for m in model.metrics]
@@ -135,7 +142,8 @@ class Trainer:
                 for epoch in range(int(epochs)):
                     if batches is None:
                         order = self.rng.permutation(n)
-                        epoch_batches: Any = ((x[order[i:i + size]], y[order[i:i + size]])
+                        epoch_batches: Any = ((x[order[i:i + size]],
+                                               targets[order[i:i + size]])
                                               for i in range(0, n, size))
                     else:
                         epoch_batches = batches
@@ -156,12 +164,16 @@ class Trainer:
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, model)
                     loss = _targets_checked(model.loss, loss, y, val)
+                    if sample_weights is not None:  # a loss assigned by a callback, weighed
+                        self._weigh(y.shape[1])
                     if bar is not None:
                         bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
                         bar.update(1)
                     if model.stop_training:
                         break
         finally:
+            if isinstance(self.engine.loss, SampleWeighted):
+                self.engine.loss = self.engine.loss.loss
             if bar is not None:
                 bar.close()
             self.fixed = False
@@ -169,6 +181,11 @@ class Trainer:
         for cb in hooks:
             cb.on_train_end(model)
         return history
+
+    def _weigh(self, columns: int) -> None:
+        """Make the engine train its loss weighed by the targets' last column."""
+        if not isinstance(self.engine.loss, SampleWeighted):
+            self.engine.loss = SampleWeighted(self.engine.loss, columns)
 
     def _optimizer_state(self, opt: Optimizer, weights: Weights) -> Any:
         """The optimizer's state, initialised for the current weights when the optimizer is new

@@ -22,6 +22,7 @@ from ._weights import Weights
 from .callbacks import Callback
 from .layers import Layer
 from .losses import Loss
+from .losses.weighted import SampleWeighted
 from .metrics import Metric
 from .optimizers import Optimizer
 
@@ -107,7 +108,9 @@ class Model:
     @property
     def loss(self) -> Loss:
         """The loss; assigning a new one (object, name or config) takes effect at once."""
-        return self._gradients.loss
+        loss = self._gradients.loss
+        # during a fit with sample weights, the engine trains the loss weighed
+        return loss.loss if isinstance(loss, SampleWeighted) else loss
 
     @loss.setter
     def loss(self, value: Any) -> None:
@@ -318,8 +321,17 @@ class Model:
     def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
             shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]] = (),
-            verbose: bool = True) -> History:
+            verbose: bool = True, validation_split: float = 0.0,
+            sample_weight: Any = None, class_weight: dict[Any, float] | None = None
+            ) -> History:
         """Train for `epochs` passes over (x, y) in mini-batches of `batch_size` (None: all).
+
+        Args:
+            validation_split: the fraction of the samples, taken from the end of x and y
+                before any shuffling (as Keras does), held out as validation data.
+            sample_weight: one weight >= 0 per sample: the loss is ``mean(w * loss_i)``.
+            class_weight: ``{class: weight}``, multiplying the weight of each sample of that
+                class (a label, or the argmax of a one-hot row); classes not named weigh 1.
 
         Every check on the arguments and the data runs before the first step, so a bad call
         leaves the model as it was. If the loss turns NaN or infinite, training stops with
@@ -334,7 +346,14 @@ class Model:
         _data.checked_fit_settings(epochs, batch_size, shuffle)
         x, y_or_none = self._data(x, y)
         y = _data.require_targets(y_or_none)
+        weights = _data.sample_weights(sample_weight, class_weight, y)
+        if weights is not None and type(self.loss).per_sample is Loss.per_sample:
+            self.loss.per_sample(y, y)  # says, before training, that it cannot weigh samples
         val = None
+        if validation_split:
+            if validation_data is not None:
+                raise ConfigError("give validation_data or validation_split, not both")
+            x, y, weights, val = _data.split_off(validation_split, x, y, weights)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise DataError("validation_data must be a pair (x_val, y_val)")
@@ -358,7 +377,7 @@ class Model:
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
         return self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
-                                 bool(shuffle), hooks, verbose)
+                                 bool(shuffle), hooks, verbose, weights)
 
     # ---- files --------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from .._config import Configurable
+from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -34,6 +35,15 @@ class Loss(Configurable, abc.ABC):
 
     def check_targets(self, y_true: np.ndarray) -> None:
         """Raise `dualgrad.DataError` if `y_true` cannot be a target of this loss."""
+
+    def per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        """The loss of each sample, shape ``(N,)``, whose mean is the loss: what
+        ``fit(sample_weight=..., class_weight=...)`` weighs. A loss without it cannot weigh
+        samples (the default raises `dualgrad.ConfigError`)."""
+        raise ConfigError(f"the loss {getattr(self, 'name', type(self).__name__)!r} gives no "
+                          "per-sample values, so fit cannot weigh samples with it; implement "
+                          "its per_sample method, or train without sample_weight and "
+                          "class_weight")
 
     def targets(self, y_true: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
         """`y_true` as this loss reads it from a model of `outputs` per sample (the default:

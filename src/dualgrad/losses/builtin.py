@@ -26,6 +26,9 @@ class MeanSquaredError(Loss):
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
         return p.mean_squared_error(y_pred, y_true)
 
+    def per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        return p.reduce_mean(p.square(p.subtract(y_pred, y_true)), axis=_outputs(y_true))
+
     def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
         raise ConfigError("the loss 'mse' fits values, not classes, so the model's outputs are "
                           "no probabilities; train a classifier with 'logloss' (two classes) "
@@ -102,8 +105,22 @@ class LogLoss(Loss):
     def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
         return _sigmoid(y_pred) if self.from_logits else y_pred
 
+    def per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        if self.from_logits:  # softplus(z) - y z
+            each = p.subtract(p.softplus(y_pred), p.multiply(y_true, y_pred))
+        else:
+            prob = _clip_keeping_slope(y_pred, self.eps, 1.0 - self.eps)
+            each = p.negative(p.add(p.multiply(y_true, p.log(prob)), p.multiply(
+                p.subtract(1.0, y_true), p.log(p.subtract(1.0, prob)))))
+        return p.reduce_mean(each, axis=_outputs(y_true))
+
 
 _DEFAULT_EPS = attrs.fields(LogLoss).eps.default
+
+
+def _outputs(y: Any) -> tuple[int, ...]:
+    """The axes of a batch's outputs: all but the first."""
+    return tuple(range(1, len(np.shape(y))))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -141,11 +158,14 @@ class SoftmaxCrossEntropy(Loss):
     eps: float = attrs.field(default=1e-7, validator=in_range(0.0, 0.5))
 
     def __call__(self, y_true: Any, y_pred: Any) -> Any:
+        return p.reduce_mean(self.per_sample(y_true, y_pred))
+
+    def per_sample(self, y_true: Any, y_pred: Any) -> Any:
         if self.from_logits:
             log_p = p.log_softmax(y_pred, axis=-1)
         else:
             log_p = p.log(_clip_keeping_slope(y_pred, self.eps, 1.0))
-        return p.negative(p.reduce_mean(p.reduce_sum(p.multiply(y_true, log_p), axis=-1)))
+        return p.negative(p.reduce_sum(p.multiply(y_true, log_p), axis=-1))
 
     def targets(self, y_true: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
         """Class labels (one column) as one-hot rows of the `outputs` classes; rows of class
