@@ -56,6 +56,10 @@ SPECS: dict[str, LayerSpec] = {
         {"units": 3, "activation": "softmax", "initializer": "he_normal"},
         {"units": 2, "activation": "relu", "initializer": "normal"},
     )),
+    # no weights of its own: a dense layer before it trains; at inference it is the identity
+    "builtin/dropout": LayerSpec(configs=({"rate": 0.2},), before=({"type": "dense",
+                                                                    "units": 4},),
+                                 after=({"type": "dense", "units": 2},)),
 }
 
 # a layer of a third-party plugin with no spec: its default config on vectors

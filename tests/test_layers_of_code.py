@@ -64,6 +64,7 @@ TABLE = {
     "layers": "nn",
     "layers.base": "nn",
     "layers.dense": "nn",
+    "layers.dropout": "nn",
     "losses": "nn",
     "losses.base": "nn",
     "losses.builtin": "nn",

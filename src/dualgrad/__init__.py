@@ -31,7 +31,7 @@ from ._errors import (
 from ._lookup import layer, loss, metric, optimizer, plugins, primitive, schedule
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
-from .layers import Dense, Layer
+from .layers import Dense, Dropout, Layer
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import Metric
 from .model import History, Model
@@ -108,6 +108,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Dense",
+    "Dropout",
     "DualgradError",
     "DualgradTypeError",
     "History",

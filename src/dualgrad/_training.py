@@ -14,6 +14,7 @@ from ._errors import ConfigError, NonFiniteLossError, ShapeError
 from ._gradients import GradientEngine
 from ._weights import Weights
 from .callbacks import Callback, EpochEnd
+from .layers.base import Mode, running_in
 from .losses import Loss
 from .losses.weighted import SampleWeighted
 from .optimizers import Optimizer
@@ -197,7 +198,12 @@ class Trainer:
         return self.state
 
     def step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
-        """One update by `opt` on the batch (x, y); returns the batch's loss before it."""
+        """One update by `opt` on the batch (x, y); returns the batch's loss before it. The
+        layers run in training mode (see `dualgrad.layers.current_mode`)."""
+        with running_in(Mode(True, self.rng, self.engine.layers)):
+            return self._step(opt, weights, x, y)
+
+    def _step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
         opt_state = self._optimizer_state(opt, weights)
         engine = self.engine
         if opt.gradient_estimate == "forward":
