@@ -28,7 +28,16 @@ from ._errors import (
     TrainingWarning,
     UnknownNameError,
 )
-from ._lookup import layer, loss, metric, optimizer, plugins, primitive, schedule
+from ._lookup import (
+    layer,
+    loss,
+    metric,
+    optimizer,
+    plugins,
+    primitive,
+    register,
+    schedule,
+)
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Dropout, Layer
@@ -186,6 +195,7 @@ __all__ = [
     "primitives",
     "prod",
     "reciprocal",
+    "register",
     "relu",
     "reshape",
     "schedule",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _registry
 from ._core import Primitive
-from ._parts import look_up  # declares the kinds layer, loss and optimizer
+from ._parts import look_up  # declares the kinds of parts
 from ._primitive_kind import lookup
 from ._registry import registry
 from .layers import Layer
@@ -14,7 +15,8 @@ from .metrics import Metric
 from .optimizers import Optimizer
 from .schedules import Schedule
 
-__all__ = ["layer", "loss", "metric", "optimizer", "plugins", "primitive", "schedule"]
+__all__ = ["layer", "loss", "metric", "optimizer", "plugins", "primitive", "register",
+           "schedule"]
 
 
 def primitive(name: str) -> Primitive:
@@ -75,3 +77,26 @@ def schedule(name: str, **config: Any) -> Schedule:
         ...                                          decay_steps=100))
     """
     return look_up("schedule", name).from_config(config)  # type: ignore[no-any-return]
+
+
+def register(obj: Any, kind: str, name: str | None = None) -> Any:
+    """Register a layer, loss, metric, optimizer or schedule class defined in this process (a
+    script, a notebook) under `name` (default: its ``name``), so that models using it can
+    `get_config` and `save`; returns `obj`, so it also decorates a class.
+
+    A file saved with it loads in a process that registers it too; elsewhere loading says
+    which name is missing. Registering a name again replaces the earlier one.
+
+    Example:
+        >>> import attrs, dualgrad as dg
+        >>> @attrs.define(frozen=True)
+        ... class Half(dg.Loss):
+        ...     name = "half_mse"
+        ...     def __call__(self, y_true, y_pred):
+        ...         return 0.5 * dg.mean((y_pred - y_true) ** 2)
+        >>> _ = dg.register(Half, kind="loss")
+        >>> dg.loss("half_mse")
+        Half()
+    """
+    _registry.register(obj, kind, name)
+    return obj

@@ -77,7 +77,9 @@ def resolve(kind: str, spec: Any, base: type) -> Any:
     try:
         cls = look_up(kind, name)
     except KeyError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(f"{exc} (a {kind} defined in a script or notebook is registered "
+                          f"with dualgrad.register({base.__name__}Class, kind={kind!r}))"
+                          ) from exc
     return cls.from_config(config)
 
 

@@ -220,6 +220,33 @@ class Model:
         """The number of scalar parameters."""
         return self._built_weights().size
 
+    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
+        """A table of the layers, each one's output shape and weight count, and the total;
+        printed by `print_fn` (None: only returned).
+
+        Example:
+            >>> import dualgrad as dg
+            >>> model = dg.Model([{"type": "dense", "units": 2}, {"type": "dense", "units": 1}],
+            ...                  "mse", "adam", seed=0, input_shape=(3,))
+            >>> text = model.summary()
+            layer                              output shape      weights
+            dense(2)                           (2,)                    8
+            dense(1)                           (1,)                    3
+            total                                                     11
+        """
+        weights = self._built_weights()
+        rows = [("layer", "output shape", "weights")]
+        shape = weights.input_shape
+        for layer, cuts in zip(self.layers, weights.layout):
+            shape = layer.output_shape(shape)
+            label = layer.name + (f"({layer.units})" if hasattr(layer, "units") else "")
+            rows.append((label, str(tuple(shape)), str(sum(c.stop - c.start for c, _ in cuts))))
+        rows.append(("total", "", str(weights.size)))
+        text = "\n".join(f"{a:<34} {b:<12} {c:>12}" for a, b, c in rows)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights, each layer's kernel then its bias."""
         return [w.copy() for w in self._built_weights().arrays()]
