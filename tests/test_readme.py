@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import dualgrad as dg
 from dualgrad import cli
 
 if sys.version_info >= (3, 11):
@@ -83,7 +84,8 @@ def test_readme_dualgrad_commands_parse():
     """Every `dualgrad ...` command the README shows is accepted by the CLI's parser."""
     shown = [cmd for block in _blocks("sh") for line in _commands(block)
              for cmd in line.split("&&") if cmd.strip().startswith("dualgrad ")]
-    assert {cmd.split()[1] for cmd in shown} == {"demo", "train", "plugins"}
+    assert {cmd.split()[1] for cmd in shown} == {"demo", "train", "evaluate", "predict",
+                                                  "plugins"}
     parser = cli.build_parser()
     for cmd in shown:
         args = parser.parse_args(shlex.split(cmd)[1:])
@@ -121,3 +123,14 @@ def test_tox_fails_on_a_missing_interpreter_by_default():
     tox = configparser.ConfigParser()
     tox.read(ROOT / "tox.ini")
     assert tox.getboolean("tox", "skip_missing_interpreters", fallback=False) is False
+
+
+def test_readme_toml_example_builds_a_model():
+    """The README's example TOML is a model config with a [fit] table the CLI accepts."""
+    (block,) = [b for b in _blocks("toml") if "[[layers]]" in b]
+    config = tomllib.loads(block)
+    fit = config.pop("fit")
+    assert set(fit) <= set(cli._FIT_KEYS)
+    assert cli._early_stopping(fit["early_stopping"], True) is not None
+    model = dg.Model.from_config({**config, "metrics": fit["metrics"]})
+    assert model.get_config()["metrics"] == [{"type": "accuracy"}]

@@ -154,6 +154,16 @@ class Model:
             raise ConfigError(f"a model config has no key {', '.join(map(repr, unknown))}; "
                               f"its keys are {', '.join(_MODEL_KEYS)}")
         missing = [k for k in ("layers", "loss", "optimizer") if k not in config]
+        layers = config.get("layers")
+        for key in missing:
+            # in TOML, a key written after a [[layers]] table belongs to that layer
+            holders = [i for i, layer in enumerate(layers, start=1)
+                       if isinstance(layer, dict) and key in layer] \
+                if isinstance(layers, list) else []
+            if holders:
+                raise ConfigError(f"layer {holders[0]} has no option {key!r}; the model's "
+                                  f"{key} goes before the first [[layers]] table (in TOML a "
+                                  "key after a table header belongs to that table)")
         if missing:
             raise ConfigError(f"a model config needs {', '.join(map(repr, missing))}")
         return cls(**config)
