@@ -65,6 +65,7 @@ TABLE = {
     "layers.base": "nn",
     "layers.dense": "nn",
     "layers.dropout": "nn",
+    "layers.normalization": "nn",
     "losses": "nn",
     "losses.base": "nn",
     "losses.builtin": "nn",

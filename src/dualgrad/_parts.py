@@ -15,7 +15,7 @@ from .hookspecs import (
     dualgrad_register_optimizers,
     dualgrad_register_schedules,
 )
-from .layers import Dense, Dropout, Layer
+from .layers import Dense, Dropout, Layer, Normalization
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import AUC, Accuracy, BinaryAccuracy, MeanAbsoluteError, Metric
 from .metrics import MeanSquaredError as MeanSquaredErrorMetric
@@ -43,7 +43,7 @@ _KERAS_NAMES = {
 }
 
 _registry.declare(_registry.Kind("layer", "layers", dualgrad_register_layers, Layer,
-                                 builtins=(Dense, Dropout)))
+                                 builtins=(Dense, Dropout, Normalization)))
 _registry.declare(_registry.Kind("loss", "losses", dualgrad_register_losses, Loss,
                                  builtins=(MeanSquaredError, LogLoss,
                                            SoftmaxCrossEntropy)))

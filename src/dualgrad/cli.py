@@ -20,7 +20,7 @@ from .callbacks import EarlyStopping
 from .model import Model
 
 _FIT_KEYS = ("epochs", "batch_size", "shuffle", "target", "validation_split", "metrics",
-             "early_stopping")
+             "early_stopping", "standardize")
 _EARLY_STOPPING_KEYS = ("monitor", "patience", "min_delta", "restore_best_weights", "mode")
 
 
@@ -185,6 +185,12 @@ def _train(args: argparse.Namespace) -> int:
     if "metrics" in fit:
         config["metrics"] = [*config.get("metrics", []), *_listed(fit.pop("metrics"))]
     stopping = _early_stopping(fit.pop("early_stopping", None), "validation_split" in fit)
+    standardize = fit.pop("standardize", False)
+    if not isinstance(standardize, bool):
+        raise ConfigError(f"[fit] standardize must be true or false, got {_show(standardize)}")
+    if standardize and isinstance(config.get("layers"), list):
+        # a first layer that learns each feature's mean and variance from the data
+        config["layers"] = [{"type": "normalization"}, *config["layers"]]
     try:
         model = Model.from_config(config)
     except ConfigError as exc:

@@ -199,6 +199,27 @@ class Model:
 
     # ---- weights ------------------------------------------------------------------------------
 
+    def adapt(self, x: Any) -> None:
+        """Adapt each layer that learns from data (a normalization) to the inputs `x` give
+        it, in order; `fit` does this for layers not adapted yet."""
+        x = _data.as_matrix(x, "x")
+        self._adapt(x, only_new=False)
+
+    def _adapt(self, x: np.ndarray, only_new: bool) -> None:
+        layers = self.layers
+        for i, layer in enumerate(layers):
+            adapt = getattr(layer, "adapt", None)
+            if adapt is None or (only_new and getattr(layer, "adapted", True)):
+                continue
+            inputs = x
+            if i:  # the inputs reaching it: the layers before it, at their current weights
+                self.build(x.shape[1:])
+                weights = self._built_weights()
+                for before, ws in zip(layers[:i], weights.params):
+                    inputs = before(ws, inputs)
+                inputs = np.asarray(inputs)
+            layers[i] = adapt(inputs)
+
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the weights for samples of shape `input_shape` (done by the first `fit`)."""
         if isinstance(input_shape, (int, np.integer)):
@@ -411,6 +432,7 @@ class Model:
         hooks = checked_callbacks(callbacks, reported)
         # y was checked against the output shape before building, so a bad call leaves an
         # unbuilt model unbuilt
+        self._adapt(x, only_new=True)
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
         return self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,

@@ -3,5 +3,6 @@
 from .base import Layer, Mode, current_mode
 from .dense import Dense
 from .dropout import Dropout
+from .normalization import Normalization
 
-__all__ = ["Dense", "Dropout", "Layer", "Mode", "current_mode"]
+__all__ = ["Dense", "Dropout", "Layer", "Mode", "Normalization", "current_mode"]
