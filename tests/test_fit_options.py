@@ -50,7 +50,7 @@ def test_validation_split_holds_out_the_last_fraction():
     ({"validation_split": 0.2, "validation_data": "given"}, dg.ConfigError, "not both"),
     ({"sample_weight": np.ones(3)}, dg.DataError, "one weight per sample"),
     ({"sample_weight": -np.ones(40)}, dg.DataError, ">= 0"),
-    ({"sample_weight": np.zeros(40)}, dg.DataError, "not all 0"),
+    ({"sample_weight": np.zeros(40)}, dg.DataError, "not all zero"),
     ({"class_weight": [1.0, 2.0]}, dg.ConfigError, "dict"),
 ])
 def test_bad_fit_options_are_refused_before_training(kwargs, error, word):

@@ -90,6 +90,7 @@ TABLE = {
     "_training_state": "nn",
     "_model_file": "nn",
     "model": "nn",
+    "sklearn": "nn",
     # cli and the package's face
     "": "cli",
     "cli": "cli",

@@ -124,7 +124,7 @@ def sample_weights(sample_weight: Any, class_weight: Any, y: np.ndarray) -> np.n
         raise DataError(f"sample weights need targets of one row per sample, got shape "
                         f"{y.shape}")
     if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
-        raise DataError("sample weights must be finite and >= 0, and not all 0")
+        raise DataError("sample weights must be finite and >= 0, and not all zero")
     return weights
 
 
