@@ -10,17 +10,17 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_breast_cancer, make_blobs  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.datasets import load_breast_cancer, make_blobs
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import dualgrad as dg  # noqa: E402
-from dualgrad.sklearn import DualgradClassifier, DualgradRegressor  # noqa: E402
+import dualgrad as dg
+from dualgrad.sklearn import DualgradClassifier, DualgradRegressor
 
-SMALL = {"seed": 0, "epochs": 20, "layers": [{"type": "dense", "units": 8, "activation": "relu"}],
-         "optimizer": {"type": "adam", "lr": 0.05}}
+SMALL = {"seed": 0, "epochs": 20, "optimizer": {"type": "adam", "lr": 0.05},
+         "layers": [{"type": "dense", "units": 8, "activation": "relu"}]}
 
 # Training by stochastic mini-batches is not the same with a sample of weight 2 as with that
 # sample twice (the batches differ), as for scikit-learn's own SGD estimators.
