@@ -122,3 +122,30 @@ def test_registering_again_replaces_the_earlier_class(clean_local):
 
     dg.register(HalfMSE2, kind="loss")
     assert type(dg.loss("half_mse")) is HalfMSE2
+
+
+def test_a_fit_that_learnt_nothing_says_why():
+    """Unscaled features that leave a classifier at the majority class, its loss flat at the
+    class frequencies', give a TrainingWarning pointing at scaling."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    model = dg.Model([{"type": "dense", "units": 32, "activation": "relu"},
+                      {"type": "dense", "units": 1, "activation": "sigmoid"}], "logloss",
+                     {"type": "sgd", "lr": 0.1}, seed=0)
+    with pytest.warns(dg.TrainingWarning, match="standardise them"):
+        model.fit(x, y, epochs=20, batch_size=32, verbose=False)
+
+
+def test_a_fit_that_learnt_does_not_warn():
+    """The same data standardised trains without a warning (warnings are errors here)."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    model = dg.Model([{"type": "normalization"},
+                      {"type": "dense", "units": 32, "activation": "relu"},
+                      {"type": "dense", "units": 1, "activation": "sigmoid"}], "logloss",
+                     {"type": "sgd", "lr": 0.1}, seed=0)
+    model.fit(x, y, epochs=20, batch_size=32, verbose=False)

@@ -82,21 +82,16 @@ def schedule(name: str, **config: Any) -> Schedule:
 def register(obj: Any, kind: str, name: str | None = None) -> Any:
     """Register a layer, loss, metric, optimizer or schedule class defined in this process (a
     script, a notebook) under `name` (default: its ``name``), so that models using it can
-    `get_config` and `save`; returns `obj`, so it also decorates a class.
+    `get_config` and `save`; returns `obj`.
 
     A file saved with it loads in a process that registers it too; elsewhere loading says
     which name is missing. Registering a name again replaces the earlier one.
 
-    Example:
-        >>> import attrs, dualgrad as dg
-        >>> @attrs.define(frozen=True)
-        ... class Half(dg.Loss):
-        ...     name = "half_mse"
-        ...     def __call__(self, y_true, y_pred):
-        ...         return 0.5 * dg.mean((y_pred - y_true) ** 2)
-        >>> _ = dg.register(Half, kind="loss")
-        >>> dg.loss("half_mse")
-        Half()
+    For example, in a notebook::
+
+        dg.register(HalfMSE, kind="loss")             # HalfMSE.name is "half_mse"
+        model = dg.Model(layers, "half_mse", "adam")
+        model.save("model.npz")                       # its config names "half_mse"
     """
     _registry.register(obj, kind, name)
     return obj

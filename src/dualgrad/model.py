@@ -7,13 +7,14 @@ loss and its gradient, its trainer (`_training`) runs `fit`; `_model_file` reads
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _budget, _data, _model_file, _training_state
-from ._errors import ConfigError, DataError, ShapeError
+from ._errors import ConfigError, DataError, ShapeError, TrainingWarning
 from ._gradients import GradientEngine
 from ._parts import describe, resolve
 from ._toml import read_toml
@@ -21,7 +22,7 @@ from ._training import History, Trainer, checked_callbacks
 from ._weights import Weights
 from .callbacks import Callback
 from .layers import Layer
-from .losses import Loss
+from .losses import LogLoss, Loss, SoftmaxCrossEntropy
 from .losses.weighted import SampleWeighted
 from .metrics import Metric
 from .optimizers import Optimizer
@@ -435,8 +436,40 @@ class Model:
         self._adapt(x, only_new=True)
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
-        return self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
-                                 bool(shuffle), hooks, verbose, weights)
+        history = self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
+                                    bool(shuffle), hooks, verbose, weights)
+        if weights is None:
+            self._warn_if_nothing_learnt(x, y, history)
+        return history
+
+    def _warn_if_nothing_learnt(self, x: np.ndarray, y: np.ndarray, history: History) -> None:
+        """Warn when a classifier ends predicting one class for every sample, its loss flat at
+        the class frequencies' own: it learnt nothing from the features."""
+        losses = history.history["loss"]
+        if not isinstance(self.loss, (LogLoss, SoftmaxCrossEntropy)) or y.ndim != 2 \
+                or len(losses) < 3 or np.ptp(losses[-3:]) > 0.01 * abs(losses[-1]):
+            return
+        freq = np.mean(y, axis=0)
+        if y.shape[1] == 1:
+            freq = np.array([freq[0], 1.0 - freq[0]])
+        freq = freq[freq > 0]
+        if freq.size < 2:
+            return
+        chance = float(-np.sum(freq * np.log(freq)))
+        if abs(losses[-1] - chance) > 0.02 * chance:
+            return
+        classes = np.unique(self.predict_classes(x))
+        if classes.size > 1:
+            return
+        spread = np.std(x.reshape(x.shape[0], -1), axis=0)
+        warnings.warn(
+            f"fit ended predicting class {int(classes[0])} for every sample, its training loss "
+            f"flat at {losses[-1]:.4g}, that of predicting the class frequencies "
+            f"({chance:.4g}): the model learnt nothing from the features. Their "
+            f"standard deviations range from {spread.min():.3g} to {spread.max():.3g}; if "
+            "they are unscaled, standardise them (a 'normalization' first layer, or [fit] "
+            "standardize = true), else lower the learning rate or train longer",
+            TrainingWarning, stacklevel=2)
 
     # ---- files --------------------------------------------------------------------------------
 

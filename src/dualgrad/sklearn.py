@@ -13,7 +13,7 @@ Example:
     >>> from sklearn.preprocessing import StandardScaler
     >>> from dualgrad.sklearn import DualgradClassifier
     >>> x, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(StandardScaler(), DualgradClassifier(epochs=30, seed=0))
+    >>> clf = make_pipeline(StandardScaler(), DualgradClassifier(epochs=100, seed=0))
     >>> clf.fit(x, y).score(x, y) > 0.9
     True
 """
