@@ -53,7 +53,7 @@ class Model:
             "mae", ...) or a config dict: after every epoch of `fit` (into `History` as
             ``name`` and ``val_name``) and by ``evaluate(x, y, return_dict=True)``.
 
-    Example:
+    Examples:
         >>> import numpy as np, dualgrad as dg
         >>> model = dg.Model([{"type": "dense", "units": 1}], "mse",
         ...                  {"type": "sgd", "lr": 0.1}, seed=0)

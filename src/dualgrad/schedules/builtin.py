@@ -40,7 +40,7 @@ class ExponentialDecay(Schedule):
     """``initial * decay_rate ** (step / decay_steps)``; with `staircase` the exponent is
     rounded down, so the rate drops every `decay_steps` steps.
 
-    Example:
+    Examples:
         >>> import dualgrad as dg
         >>> s = dg.schedule("exponential_decay", initial=0.1, decay_rate=0.5, decay_steps=10)
         >>> [round(s(step), 4) for step in (0, 10, 20)]
