@@ -26,14 +26,16 @@ import dualgrad as dg
 FIRST_PARTY = ("builtin", "scipy")
 
 # the kind names of the registry's listing (`PluginInfo.registered`)
-LAYER, LOSS, OPTIMIZER = "layer", "loss", "optimizer"
+LAYER, LOSS, METRIC, OPTIMIZER, SCHEDULE = "layer", "loss", "metric", "optimizer", "schedule"
 
 # each kind, and the test file that checks every registered part of it
 SUITES = {
     "primitive": "tests/test_primitives.py",
     LAYER: "tests/test_every_layer.py",
     LOSS: "tests/test_every_loss.py",
+    METRIC: "tests/test_every_metric.py",
     OPTIMIZER: "tests/test_every_optimizer.py",
+    SCHEDULE: "tests/test_every_schedule.py",
 }
 
 S = TypeVar("S")
@@ -54,7 +56,8 @@ class Part:
 
     def build(self, **config: Any) -> Any:
         """A new instance, configured by keyword, through the public look-up."""
-        look_up = {LAYER: dg.layer, LOSS: dg.loss, OPTIMIZER: dg.optimizer}[self.kind]
+        look_up = {LAYER: dg.layer, LOSS: dg.loss, METRIC: dg.metric,
+                   OPTIMIZER: dg.optimizer, SCHEDULE: dg.schedule}[self.kind]
         return look_up(self.qualified, **config)
 
     def config(self, **config: Any) -> dict[str, Any]:

@@ -56,6 +56,14 @@ SPECS: dict[str, LayerSpec] = {
         {"units": 3, "activation": "softmax", "initializer": "he_normal"},
         {"units": 2, "activation": "relu", "initializer": "normal"},
     )),
+    # no weights of its own: a dense layer before it trains; at inference it is the identity
+    "builtin/normalization": LayerSpec(configs=(
+        {"mean": [0.0, 1.0, 0.0], "variance": [1.0, 2.0, 3.0]},  # as fit adapts it
+        {"mean": [0.5, -1.0, 2.0], "variance": [4.0, 0.25, 1.0], "epsilon": 0.001},
+    ), after=({"type": "dense", "units": 2},)),
+    "builtin/dropout": LayerSpec(configs=({"rate": 0.2},), before=({"type": "dense",
+                                                                    "units": 4},),
+                                 after=({"type": "dense", "units": 2},)),
 }
 
 # a layer of a third-party plugin with no spec: its default config on vectors

@@ -80,6 +80,19 @@ def logloss(config: dict[str, Any], y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
 
 
+def one_hot(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+
+
+def softmax_cross_entropy(config: dict[str, Any], y: np.ndarray, p: np.ndarray) -> float:
+    if config.get("from_logits", True):
+        log_p = p - np.log(np.sum(np.exp(p), axis=-1, keepdims=True))
+    else:
+        log_p = np.log(np.clip(p, config.get("eps", 1e-7), 1.0))
+    return float(-np.mean(np.sum(y * log_p, axis=-1)))
+
+
+SOFTMAX_HEAD = {"type": "dense", "units": 2, "activation": "softmax"}
 SIGMOID_HEAD = {"type": "dense", "units": 2, "activation": "sigmoid"}
 
 SPECS: dict[str, LossSpec] = {
@@ -91,6 +104,13 @@ SPECS: dict[str, LossSpec] = {
             LossCase({"from_logits": True}),
         ),
         targets=binary, reference=logloss),
+    "builtin/softmax_cross_entropy": LossSpec(
+        cases=(
+            LossCase({}),
+            LossCase({"from_logits": False}, probabilities, SOFTMAX_HEAD),
+            LossCase({"from_logits": False, "eps": 0.01}, probabilities, SOFTMAX_HEAD),
+        ),
+        targets=one_hot, reference=softmax_cross_entropy),
 }
 
 # a loss of a third-party plugin with no spec: its default config on real targets

@@ -53,7 +53,12 @@ class OptimizerSpec:
 
 
 def with_momentum(config: dict[str, Any]) -> bool:
-    return bool(config.get("momentum", 0.0))
+    """Momentum carries a velocity; a scheduled learning rate the step count."""
+    return bool(config.get("momentum", 0.0)) or isinstance(config.get("lr"), dict)
+
+
+DECAY = {"type": "exponential_decay", "initial": 0.1, "decay_rate": 0.9, "decay_steps": 2,
+         "staircase": True}
 
 
 SPECS: dict[str, OptimizerSpec] = {
@@ -61,10 +66,26 @@ SPECS: dict[str, OptimizerSpec] = {
         {"lr": 0.1},
         {"lr": 0.05, "momentum": 0.8},
         {"lr": 0.05, "momentum": 0.5, "nesterov": True},
+        {"lr": 0.05, "weight_decay": 0.01, "clipnorm": 2.0},
+        {"lr": DECAY},
     ), carries_state=with_momentum),
     "builtin/adam": OptimizerSpec(configs=(
         {"lr": 0.1},
-        {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
+        {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "clipnorm": 1.0},
+        {"lr": {"type": "cosine_decay", "initial": 0.1, "decay_steps": 30, "alpha": 0.1}},
+    ), carries_state=lambda config: True),
+    "builtin/adamw": OptimizerSpec(configs=(
+        {"lr": 0.1},
+        {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.001,
+         "clipnorm": 1.0},
+    ), carries_state=lambda config: True),
+    "builtin/rmsprop": OptimizerSpec(configs=(
+        {"lr": 0.05},
+        {"lr": 0.04, "rho": 0.8, "eps": 1e-6, "clipnorm": 3.0},
+    ), carries_state=lambda config: True),
+    "builtin/adagrad": OptimizerSpec(configs=(
+        {"lr": 0.5},
+        {"lr": 0.3, "initial_accumulator": 0.5, "eps": 1e-6, "clipnorm": 3.0},
     ), carries_state=lambda config: True),
     # a forward gradient is an unbiased estimate from one random direction: more steps
     "builtin/fgd": OptimizerSpec(configs=(

@@ -134,3 +134,31 @@ def test_an_example_runs_as_a_script(tmp_path):
     assert done.stderr == ""
     assert "Iter/Log loss:  99" in done.stdout
     assert "parameters: 7" in done.stdout
+
+
+# ---- the scikit-learn data sets ---------------------------------------------------------------
+
+
+def test_digits_example_learns_on_a_small_run(tmp_path, capsys):
+    """The digits example (multi-class, accuracy, validation, early stopping, the history's
+    picture) runs on a subset and a few epochs and learns well beyond chance (0.1)."""
+    pytest.importorskip("sklearn")
+    from dualgrad.examples import digits
+
+    result = digits.main(epochs=4, subset=400, out_dir=tmp_path)
+    assert result["accuracy"] > 0.6
+    assert set(result["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert "test accuracy" in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "digits_history.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_breast_cancer_example_cross_validates_a_pipeline(capsys):
+    """The breast cancer example scores a scaler + DualgradClassifier pipeline by
+    cross-validation, well above the majority class (0.63)."""
+    pytest.importorskip("sklearn")
+    from dualgrad.examples import breast_cancer
+
+    result = breast_cancer.main(epochs=3, folds=3)
+    assert len(result["scores"]) == 3 and result["scores"].mean() > 0.9
+    assert "breast cancer: accuracy" in capsys.readouterr().out

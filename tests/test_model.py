@@ -253,7 +253,7 @@ def test_bad_model_config_raises_config_error(config, word):
 def test_unknown_optimizer_name_lists_the_registered_ones():
     """An unknown optimizer name in a model raises ConfigError listing adam and sgd."""
     with pytest.raises(dg.ConfigError) as info:
-        dg.Model(BLOG["layers"], "logloss", "adamw", seed=0)
+        dg.Model(BLOG["layers"], "logloss", "adamx", seed=0)
     assert "adam" in str(info.value) and "sgd" in str(info.value)
 
 

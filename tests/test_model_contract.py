@@ -103,7 +103,7 @@ def test_a_progress_bar_is_drawn_on_a_terminal_from_ten_epochs(monkeypatch, epoc
     assert ("epochs" in text) == drawn
     assert bool(re.search(r"\b10/10 .*loss=", text)) == drawn  # one step of the bar an epoch
     assert not re.search(r"\b(1[1-9]|[2-9][0-9])/10\b", text)
-    assert text.endswith("\r") == drawn  # and the bar is cleared when fit ends
+    assert text.endswith("\n") == drawn  # and the bar stays, one line a run, when fit ends
 
 
 def test_a_gradient_whose_only_infinite_slope_meets_zero_tangents_trains():

@@ -32,9 +32,15 @@ def run(opt: Optimizer, params: Sequence[np.ndarray]) -> tuple[list[np.ndarray],
 
 
 @pytest.mark.parametrize(("name", "defaults"), [
-    ("sgd", {"lr": 0.01, "momentum": 0.0, "nesterov": False}),
-    ("fgd", {"lr": 0.01, "momentum": 0.0, "nesterov": False}),
-    ("adam", {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+    ("sgd", {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
+             "clipnorm": None}),
+    ("fgd", {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
+             "clipnorm": None}),
+    ("adam", {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "clipnorm": None}),
+    ("adamw", {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "clipnorm": None,
+               "weight_decay": 0.01}),
+    ("rmsprop", {"lr": 0.001, "rho": 0.9, "eps": 1e-7, "clipnorm": None}),
+    ("adagrad", {"lr": 0.01, "initial_accumulator": 0.1, "eps": 1e-7, "clipnorm": None}),
 ])
 def test_optimizer_defaults(name, defaults):
     """An optimizer made by name alone has the documented default settings, which a saved

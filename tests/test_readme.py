@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import dualgrad as dg
 from dualgrad import cli
 
 if sys.version_info >= (3, 11):
@@ -83,7 +84,8 @@ def test_readme_dualgrad_commands_parse():
     """Every `dualgrad ...` command the README shows is accepted by the CLI's parser."""
     shown = [cmd for block in _blocks("sh") for line in _commands(block)
              for cmd in line.split("&&") if cmd.strip().startswith("dualgrad ")]
-    assert {cmd.split()[1] for cmd in shown} == {"demo", "train", "plugins"}
+    assert {cmd.split()[1] for cmd in shown} == {"demo", "train", "evaluate", "predict",
+                                                  "plugins"}
     parser = cli.build_parser()
     for cmd in shown:
         args = parser.parse_args(shlex.split(cmd)[1:])
@@ -171,3 +173,14 @@ def test_readme_list_names_no_function_dualgrad_refuses():
     # NumPy's other names of listed functions: np.mod, np.abs, np.conj
     extra = sorted(words - _dispatched_names() - set(_OPERATORS) - {"linalg", "mod", "abs", "conj"})
     assert not extra, f"the README lists functions dualgrad does not answer: {extra}"
+
+
+def test_readme_toml_example_builds_a_model():
+    """The README's example TOML is a model config with a [fit] table the CLI accepts."""
+    (block,) = [b for b in _blocks("toml") if "[[layers]]" in b]
+    config = tomllib.loads(block)
+    fit = config.pop("fit")
+    assert set(fit) <= set(cli._FIT_KEYS)
+    assert cli._early_stopping(fit["early_stopping"], True) is not None
+    model = dg.Model.from_config({**config, "metrics": fit["metrics"]})
+    assert model.get_config()["metrics"] == [{"type": "accuracy"}]

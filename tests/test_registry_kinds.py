@@ -15,60 +15,61 @@ from test_registry import FakePlugins, plugin_module, plugins  # noqa: F401 - fi
 
 
 @attrs.define(frozen=True)
-class Metric:
+class Regularizer:
     """A kind the registry has never heard of."""
 
-    name = "metric"
+    name = "regularizer"
 
 
 @hookspecs.hookspec
-def dualgrad_register_metrics() -> Iterable[type[Metric]]:  # type: ignore[empty-body]
-    """Return Metric subclasses."""
+def dualgrad_register_regularizers() -> Iterable[type[Regularizer]]:  # type: ignore[empty-body]
+    """Return Regularizer subclasses."""
 
 
 @pytest.fixture
-def metric_kind() -> Iterator[None]:
-    """The kind "metric", declared for one test, then forgotten (and the registry reloaded)."""
+def regularizer_kind() -> Iterator[None]:
+    """The kind "regularizer", declared for one test, then forgotten (the registry reloaded)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_registry, "_KINDS", dict(_registry._KINDS))
-        _registry.declare(_registry.Kind("metric", "metrics", dualgrad_register_metrics, Metric))
+        _registry.declare(_registry.Kind("regularizer", "regularizers",
+                                         dualgrad_register_regularizers, Regularizer))
         yield
     _registry.reload()
 
 
 def test_a_kind_declared_by_its_owner_is_registered_through_its_hook(
-        metric_kind: None, plugins: FakePlugins) -> None:  # noqa: F811
+        regularizer_kind: None, plugins: FakePlugins) -> None:  # noqa: F811
     """A new kind needs no change to the registry: declared with its hook and base class, a
     plugin's items of that kind are found by name and checked against the base class."""
 
     @attrs.define(frozen=True)
-    class Accuracy(Metric):
-        name = "accuracy"
+    class L2(Regularizer):
+        name = "l2"
 
-    plugins.add("metrics", plugin_module("fake_metrics",
-                                         dualgrad_register_metrics=lambda: [Accuracy]))
+    plugins.add("regularizers", plugin_module("fake_regularizers",
+                                         dualgrad_register_regularizers=lambda: [L2]))
     reg = plugins.reload()
-    assert reg.get("metric", "accuracy") is Accuracy
-    assert reg.get("metric", "metrics/accuracy") is Accuracy
-    assert plugins.status("metrics").registered == {"metric": ("accuracy",)}
-    with pytest.raises(dg.UnknownNameError, match="Registered metrics: accuracy"):
-        reg.get("metric", "precision")
+    assert reg.get("regularizer", "l2") is L2
+    assert reg.get("regularizer", "regularizers/l2") is L2
+    assert plugins.status("regularizers").registered == {"regularizer": ("l2",)}
+    with pytest.raises(dg.UnknownNameError, match="Registered regularizers: l2"):
+        reg.get("regularizer", "l1")
 
 
 def test_an_item_that_is_not_of_the_declared_base_fails_its_plugin(
-        metric_kind: None, plugins: FakePlugins) -> None:  # noqa: F811
+        regularizer_kind: None, plugins: FakePlugins) -> None:  # noqa: F811
     """The declared base class is what a plugin's items are checked against."""
-    plugins.add("bad_metrics", plugin_module("fake_bad_metrics",
-                                             dualgrad_register_metrics=lambda: [int]))
-    with pytest.warns(dg.PluginWarning, match=r"not a dualgrad\.Metric subclass"):
+    plugins.add("bad_regularizers", plugin_module("fake_bad_regularizers",
+                                             dualgrad_register_regularizers=lambda: [int]))
+    with pytest.warns(dg.PluginWarning, match=r"not a dualgrad\.Regularizer subclass"):
         plugins.reload()
-    assert plugins.status("bad_metrics").status == "failed"
+    assert plugins.status("bad_regularizers").status == "failed"
 
 
 def test_an_undeclared_kind_is_an_unknown_name_error() -> None:
     """Looking up a kind nobody declared names the declared kinds."""
-    with pytest.raises(dg.UnknownNameError, match=r"no kind 'metric'.*primitive, "):
-        _registry.registry().get("metric", "accuracy")
+    with pytest.raises(dg.UnknownNameError, match=r"no kind 'regularizer'.*primitive, "):
+        _registry.registry().get("regularizer", "l2")
 
 
 def test_numpy_dispatch_reads_no_registry(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,10 @@
 from . import (
     _dispatch,  # noqa: F401 - installs NumPy's dispatch protocols into Variable
     callbacks,
+    metrics,
     numpy_api,
     primitives,
+    schedules,
     testing,
 )
 from ._budget import get_memory_budget, set_memory_budget
@@ -25,14 +27,25 @@ from ._errors import (
     PluginWarning,
     ShapeError,
     TracingError,
+    TrainingWarning,
     UnknownNameError,
 )
-from ._lookup import layer, loss, optimizer, plugins, primitive
+from ._lookup import (
+    layer,
+    loss,
+    metric,
+    optimizer,
+    plugins,
+    primitive,
+    register,
+    schedule,
+)
 from ._reverse import linearize, vjp
 from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
-from .layers import Dense, Layer
-from .losses import LogLoss, Loss, MeanSquaredError
+from .layers import Dense, Dropout, Layer
+from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .metrics import Metric
 from .model import History, Model
 
 # NumPy's names take NumPy's arguments (numpy_api); sum, max and min are attributes only, kept
@@ -58,7 +71,7 @@ from .numpy_api import (
     var,
     where,
 )
-from .optimizers import SGD, Adam, Optimizer
+from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .primitives import (
     absolute,
     arccos,
@@ -96,14 +109,18 @@ from .primitives import (
     tan,
     tanh,
 )
+from .schedules import Schedule
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
+    "AdamW",
     "AmbiguousNameError",
     "ConfigError",
     "DataError",
     "Dense",
+    "Dropout",
     "DualgradError",
     "DualgradTypeError",
     "LinAlgError",
@@ -113,6 +130,7 @@ __all__ = [
     "Loss",
     "MeanSquaredError",
     "MemoryBudgetError",
+    "Metric",
     "Model",
     "ModelFileError",
     "NonFiniteLossError",
@@ -121,9 +139,13 @@ __all__ = [
     "PluginLoadError",
     "PluginWarning",
     "Primitive",
+    "RMSprop",
+    "Schedule",
     "ShapeError",
+    "SoftmaxCrossEntropy",
     "Specialisations",
     "TracingError",
+    "TrainingWarning",
     "UnknownNameError",
     "Variable",
     "absolute",
@@ -168,6 +190,8 @@ __all__ = [
     "matmul",
     "maximum",
     "mean",
+    "metric",
+    "metrics",
     "minimum",
     "norm",
     "numpy_api",
@@ -177,8 +201,11 @@ __all__ = [
     "primitives",
     "prod",
     "reciprocal",
+    "register",
     "relu",
     "reshape",
+    "schedule",
+    "schedules",
     "set_memory_budget",
     "sigmoid",
     "sin",

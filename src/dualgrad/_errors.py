@@ -83,3 +83,8 @@ class PluginLoadError(DualgradError, RuntimeError):
 
 class PluginWarning(UserWarning):
     """A plugin was skipped or one of its names was not given to it; everything else still works."""
+
+
+class TrainingWarning(UserWarning):
+    """A model that trains, but likely not as meant: a loss reading the wrong activation, a fit
+    that learnt nothing."""

@@ -1,4 +1,6 @@
-"""The model file: an ``.npz`` archive of a format marker, the config as JSON, and the weights.
+"""The model file: an ``.npz`` archive of a format marker, the config as JSON, and the weights;
+and, for a trained model, what resumes its training: the optimizer's state (its arrays and a
+JSON member of its numbers) and the random generator's state (see `_training_state`).
 
 Writing is atomic: a temporary file beside the target, flushed to disk, renamed over it.
 
@@ -46,6 +48,7 @@ _HEADER_LIMIT = 10_000  # bytes: an .npy header (NumPy's own limit)
 # the .npy versions: how the header's length is stored, and the header's encoding
 _NPY_VERSIONS = {1: ("<H", "latin1"), 2: ("<I", "latin1"), 3: ("<I", "utf8")}
 _WEIGHT = re.compile(r"weight_(0|[1-9][0-9]*)\.npy")
+_STATE = re.compile(r"state_(0|[1-9][0-9]*)\.npy")
 
 # Everything a damaged archive, header or config can raise on the way through zipfile, zlib,
 # NumPy's header parser, json and a part's from_config.
@@ -58,11 +61,16 @@ _BROKEN = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, zipfi
 
 
 def save(path: str | os.PathLike[str], config: dict[str, Any],
-         weights: Sequence[np.ndarray]) -> None:
-    """Write `config` and `weights` to `path`, atomically; an existing file keeps its mode."""
+         weights: Sequence[np.ndarray], training: dict[str, Any] | None = None,
+         state: Sequence[np.ndarray] = ()) -> None:
+    """Write `config` and `weights` to `path`, atomically; an existing file keeps its mode.
+    `training` (JSON) and the arrays of `state` resume training (see `_training_state`)."""
     arrays = {f"weight_{i}": w for i, w in enumerate(weights)}
     arrays["format"] = np.array(FILE_FORMAT)
     arrays["config"] = np.array(json.dumps(config))
+    if training is not None:
+        arrays["training"] = np.array(json.dumps(training))
+        arrays.update({f"state_{i}": a for i, a in enumerate(state)})
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
@@ -108,6 +116,8 @@ class _Buildable(Protocol):
 
     def set_weights(self, weights: Sequence[Any]) -> None: ...
 
+    def _resume(self, training: dict[str, Any], state: list[np.ndarray]) -> None: ...
+
 
 M = TypeVar("M", bound=_Buildable)
 
@@ -136,6 +146,9 @@ def load(from_config: Callable[[dict[str, Any]], M], path: str | os.PathLike[str
                                      f"but it holds weights of shapes {_brief(shapes)}")
             model.build(tuple(input_shape))
             model.set_weights(archive.weights())
+            training = archive.training()
+            if training is not None:
+                model._resume(training, archive.state())
     except FileNotFoundError as exc:
         raise ModelFileError(f"no model file at {path}") from exc
     except ModelFileError as exc:
@@ -173,7 +186,8 @@ class _Archive:
         """Find the members the format defines; check their zip headers and the marker."""
         infos = self._zip.infolist()
         names = [info.filename for info in infos]
-        defined = [n for n in names if n in ("format.npy", "config.npy") or _WEIGHT.fullmatch(n)]
+        defined = [n for n in names if n in ("format.npy", "config.npy", "training.npy")
+                   or _WEIGHT.fullmatch(n) or _STATE.fullmatch(n)]
         if len(set(defined)) != len(defined):
             twice = sorted({n for n in defined if defined.count(n) > 1})
             raise ModelFileError(f"it holds more than one member named {', '.join(twice)}")
@@ -203,16 +217,40 @@ class _Archive:
         self._count = count
 
     def config(self) -> dict[str, Any]:
-        text = self._small("config", _CONFIG_LIMIT)
+        return self._json("config")
+
+    def _json(self, name: str) -> dict[str, Any]:
+        text = self._small(name, _CONFIG_LIMIT)
         try:
-            config = json.loads(text)
+            value = json.loads(text)
         except RecursionError:
-            raise ModelFileError("its config is nested too deeply to read") from None
+            raise ModelFileError(f"its {name} is nested too deeply to read") from None
         except ValueError as exc:  # JSONDecodeError, and integers too long to convert
-            raise ModelFileError(f"its config is not valid JSON ({exc})") from exc
-        if not isinstance(config, dict):
-            raise ModelFileError(f"its config is a JSON {type(config).__name__}, not an object")
-        return config
+            raise ModelFileError(f"its {name} is not valid JSON ({exc})") from exc
+        if not isinstance(value, dict):
+            raise ModelFileError(f"its {name} is a JSON {type(value).__name__}, not an object")
+        return value
+
+    def training(self) -> dict[str, Any] | None:
+        """What resumes training (None in a file saved without it)."""
+        return self._json("training") if "training.npy" in self._members else None
+
+    def state(self) -> list[np.ndarray]:
+        """The optimizer state's arrays, in order."""
+        count = sum(1 for n in self._members if n.startswith("state_"))
+        arrays = []
+        for i in range(count):
+            name = f"state_{i}"
+            if f"{name}.npy" not in self._members:
+                raise ModelFileError(f"it lacks {name} of optimizer states 0 to {count - 1}")
+            with self._zip.open(self._members[f"{name}.npy"]) as member:
+                dtype, shape, fortran, start = _header(member, name)
+            _check_dtype(dtype, name)
+            if start + math.prod(shape) * dtype.itemsize != self._members[f"{name}.npy"].file_size:
+                raise ModelFileError(f"{name} declares another amount of data than its member "
+                                     "holds")
+            arrays.append(self._array(name, dtype, shape, fortran, start))
+        return arrays
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
         """The weights' shapes, from their headers alone."""

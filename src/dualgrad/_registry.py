@@ -33,10 +33,10 @@ from typing import Any
 import pluggy
 
 from ._entries import BUILTIN, Entry, Kind, PluginInfo, Registry, warn
-from ._errors import PluginLoadError
+from ._errors import ConfigError, PluginLoadError
 
-__all__ = ["ENTRY_POINT_GROUP", "Kind", "PluginInfo", "Registry", "declare", "hookimpl",
-           "hookspec", "kinds", "registry", "reload"]
+__all__ = ["ENTRY_POINT_GROUP", "LOCAL", "Kind", "PluginInfo", "Registry", "declare", "hookimpl",
+           "hookspec", "kinds", "register", "registry", "reload"]
 
 ENTRY_POINT_GROUP = "dualgrad"
 PROJECT = "dualgrad"
@@ -46,6 +46,10 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 _KINDS: dict[str, Kind] = {}
+
+# what `register` added in this process, kept across reloads: (kind, name) -> object
+LOCAL = "local"
+_LOCAL: dict[tuple[str, str], Any] = {}
 
 
 def declare(kind: Kind) -> None:
@@ -177,12 +181,54 @@ def _load() -> Registry:
             registered[e.kind] = (*registered.get(e.kind, ()), e.name)
         reg.plugins.append(PluginInfo(name, dist, version, "active", None, registered,
                                       tuple(given)))
+    _add_local(reg)
     # the built-in first, then the plugins by name, whether they loaded or not
     reg.plugins.sort(key=lambda info: (info.name != BUILTIN, info.name))
     for kind in kinds:
         if kind.loaded is not None:
             kind.loaded(reg)
     return reg
+
+
+def _add_local(reg: Registry) -> None:
+    """Add what `register` registered in this process, as the plugin "local"."""
+    entries = [Entry(kind, name, obj, LOCAL) for (kind, name), obj in _LOCAL.items()
+               if kind in reg.kinds]
+    reg.plugins[:] = [info for info in reg.plugins if info.name != LOCAL]
+    if entries:
+        reg.add(entries)
+        registered: dict[str, tuple[str, ...]] = {}
+        for e in entries:
+            registered[e.kind] = (*registered.get(e.kind, ()), e.name)
+        reg.plugins.append(PluginInfo(LOCAL, None, None, "active", None, registered))
+
+
+def register(obj: Any, kind: str, name: str | None = None) -> None:
+    """Register `obj` as a `kind` named `name` (default: its ``name`` attribute) in this
+    process, as if a plugin called "local" had: for a part defined in a script or notebook.
+
+    Registering a name again replaces what "local" had under it (a class redefined in a
+    notebook); a name another plugin has is refused.
+    """
+    reg = registry()
+    kind_of = reg.kinds.get(kind) if isinstance(kind, str) else None
+    if kind_of is None:
+        raise ConfigError(f"no kind {kind!r} to register into; the kinds are "
+                          f"{', '.join(reg.kinds)}")
+    if not kind_of.accepts(obj):
+        raise ConfigError(f"cannot register {obj!r} as a {kind}: it is not {kind_of.expected}")
+    if name is None:
+        name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(f"a registered {kind} needs a name: a non-empty str without '/'; got "
+                          f"{name!r} (pass name=...)")
+    taken = [e for e in reg.entries(kind) if e.name == name and e.plugin != LOCAL]
+    if taken:
+        raise ConfigError(f"the {kind} name {name!r} is taken by the plugin "
+                          f"{taken[0].plugin!r}; register yours under another name")
+    with _LOCK:
+        _LOCAL[(kind, name)] = obj
+        _drop()
 
 
 def _record_failure(reg: Registry, name: str, dist: str | None, version: str | None,

@@ -14,7 +14,9 @@ from ._errors import ConfigError, NonFiniteLossError, ShapeError
 from ._gradients import GradientEngine
 from ._weights import Weights
 from .callbacks import Callback, EpochEnd
+from .layers.base import Mode, running_in
 from .losses import Loss
+from .losses.weighted import SampleWeighted
 from .optimizers import Optimizer
 
 __all__ = ["History", "Trainer", "checked_callbacks"]
@@ -22,7 +24,13 @@ __all__ = ["History", "Trainer", "checked_callbacks"]
 
 @attrs.define
 class History:
-    """What `Model.fit` recorded: ``history["loss"]`` (and ``"val_loss"``), one per epoch."""
+    """What `Model.fit` recorded, one value per epoch: ``history["loss"]``, each metric's
+    (``history["accuracy"]``, say), and with validation data ``"val_loss"`` and the metrics'
+    ``"val_accuracy"``.
+
+    An epoch's "loss" is the mean of its batches' losses, each measured before its update; the
+    metrics and every validation value are measured on the weights the epoch ended with.
+    """
 
     history: dict[str, list[float]] = attrs.field(factory=dict)
     epoch: list[int] = attrs.field(factory=list)
@@ -38,7 +46,7 @@ def checked_callbacks(callbacks: Sequence[Callback | Callable[[int, dict[str, fl
         if monitor is not None and monitor not in metrics:
             raise ConfigError(f"{type(cb).__name__} watches {monitor!r}, but training "
                               f"reports only {', '.join(metrics)}; pass validation_data "
-                              "to get val_loss")
+                              "to get val_loss, and metrics to the Model to get theirs")
     return hooks
 
 
@@ -53,7 +61,12 @@ class _Trained(Protocol):
     @property
     def optimizer(self) -> Optimizer: ...
 
-    def evaluate(self, x: Any, y: Any) -> float: ...
+    @property
+    def metrics(self) -> Sequence[Any]: ...
+
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any: ...
+
+    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]: ...
 
 
 class Trainer:
@@ -71,18 +84,32 @@ class Trainer:
         self._state_for: Optimizer | None = None  # the optimizer whose state that is
         self.fixed = False  # whether the batches are the fit's private, unchanging copies
 
+    def state_of(self, opt: Optimizer) -> Any:
+        """The state of `opt` after the last step, or None if it has taken none."""
+        return self.state if self._state_for is opt else None
+
+    def state_for(self, opt: Optimizer, weights: Weights) -> Any:
+        """The state of `opt`: its last, or a fresh one for the current weights."""
+        return self._optimizer_state(opt, weights)
+
     def reset(self) -> None:
         """Forget the optimizer state: the next step initialises it (a new optimizer)."""
         self.state = self._state_for = None
 
     def fit(self, model: _Trained, weights: Weights, x: np.ndarray, y: np.ndarray,
             val: tuple[np.ndarray, np.ndarray] | None, epochs: int, size: int, shuffle: bool,
-            hooks: Sequence[Callback], verbose: bool) -> History:
-        """`Model.fit` on checked data: `epochs` passes in batches of `size`."""
+            hooks: Sequence[Callback], verbose: bool,
+            sample_weights: np.ndarray | None = None) -> History:
+        """`Model.fit` on checked data: `epochs` passes in batches of `size`, each sample's
+        loss weighed by `sample_weights` if given."""
         self._optimizer_state(model.optimizer, weights)
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
         batches = None
+        targets = y  # what the steps read: y, and the samples' weights as one more column
+        if sample_weights is not None:
+            targets = np.concatenate([y, sample_weights.reshape(-1, 1)], axis=1)
+            self._weigh(y.shape[1])
         self.fixed = False
         if size == n or not shuffle:
             # Full-batch training: the data is a private read-only copy, fixed for the step's
@@ -90,14 +117,18 @@ class Trainer:
             # (Unshuffled mini-batches would each need a program of their own, recorded and
             # kept, to save a copy of columns per step: they share their shape's, as shuffled
             # ones do.)
-            self.fixed = size == n and x.nbytes + y.nbytes <= self.engine.memory_budget // 8
+            self.fixed = size == n and x.nbytes + targets.nbytes <= self.engine.memory_budget // 8
             if self.fixed:
-                x, y = _private(x), _private(y)
-            batches = [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
+                x, targets = _private(x), _private(targets)
+            batches = [(x[i:i + size], targets[i:i + size]) for i in range(0, n, size)]
         history = History()
         losses = history.history.setdefault("loss", [])
+        names = [m.name for m in model.metrics]
+        for name in names:
+            history.history[name] = []
         if val is not None:
-            history.history["val_loss"] = []
+            for name in ("loss", *names):
+                history.history[f"val_{name}"] = []
         model.stop_training = False
         loss = model.loss
         for cb in hooks:
@@ -112,7 +143,8 @@ class Trainer:
                 for epoch in range(int(epochs)):
                     if batches is None:
                         order = self.rng.permutation(n)
-                        epoch_batches: Any = ((x[order[i:i + size]], y[order[i:i + size]])
+                        epoch_batches: Any = ((x[order[i:i + size]],
+                                               targets[order[i:i + size]])
                                               for i in range(0, n, size))
                     else:
                         epoch_batches = batches
@@ -121,21 +153,28 @@ class Trainer:
                         total += self.step(model.optimizer, weights, xb, yb) * xb.shape[0]
                     history.epoch.append(epoch)
                     losses.append(total / n)
-                    if val is None and not hooks and bar is None:
+                    if val is None and not hooks and bar is None and not names:
                         continue  # nothing else to report (and no callback to stop training)
-                    logs = {"loss": total / n}
+                    logs = {"loss": total / n, **model._metric_values(x, y)}
                     if val is not None:
-                        logs["val_loss"] = model.evaluate(*val)
-                        history.history["val_loss"].append(logs["val_loss"])
+                        val_logs = model.evaluate(*val, return_dict=True)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    for key, value in logs.items():
+                        if key != "loss":
+                            history.history[key].append(value)
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, model)
                     loss = _targets_checked(model.loss, loss, y, val)
+                    if sample_weights is not None:  # a loss assigned by a callback, weighed
+                        self._weigh(y.shape[1])
                     if bar is not None:
-                        bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
                         bar.update(1)
                     if model.stop_training:
                         break
         finally:
+            if isinstance(self.engine.loss, SampleWeighted):
+                self.engine.loss = self.engine.loss.loss
             if bar is not None:
                 bar.close()
             self.fixed = False
@@ -144,6 +183,11 @@ class Trainer:
         for cb in hooks:
             cb.on_train_end(model)
         return history
+
+    def _weigh(self, columns: int) -> None:
+        """Make the engine train its loss weighed by the targets' last column."""
+        if not isinstance(self.engine.loss, SampleWeighted):
+            self.engine.loss = SampleWeighted(self.engine.loss, columns)
 
     def _optimizer_state(self, opt: Optimizer, weights: Weights) -> Any:
         """The optimizer's state, initialised for the current weights when the optimizer is new
@@ -155,7 +199,12 @@ class Trainer:
         return self.state
 
     def step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
-        """One update by `opt` on the batch (x, y); returns the batch's loss before it."""
+        """One update by `opt` on the batch (x, y); returns the batch's loss before it. The
+        layers run in training mode (see `dualgrad.layers.current_mode`)."""
+        with running_in(Mode(True, self.rng, self.engine.layers)):
+            return self._step(opt, weights, x, y)
+
+    def _step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
         opt_state = self._optimizer_state(opt, weights)
         engine = self.engine
         if opt.gradient_estimate == "forward":
@@ -269,5 +318,6 @@ def _progress(epochs: int, verbose: bool) -> Any:
     from tqdm.auto import tqdm
 
     # disable=None: draw only on a terminal, so logs and CI stay clean
-    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=False,
+    # leave=True: one line per run stays on screen, with the last epoch's values
+    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=True,
                 disable=True if epochs < 10 else None, file=sys.stderr)

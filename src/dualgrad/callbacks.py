@@ -55,28 +55,50 @@ class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
 
     Args:
-        monitor: the metric to watch, ``"loss"`` or ``"val_loss"``.
+        monitor: the value to watch: ``"loss"``, ``"val_loss"``, or a metric of the model
+            (``"accuracy"``, ``"val_accuracy"``, ...).
         patience: epochs without improvement to tolerate.
-        min_delta: the smallest decrease that counts as an improvement.
+        min_delta: the smallest change in the better direction that counts as an improvement.
         restore_best_weights: put back, when stopping, the weights the best value belongs to:
             for "loss" (measured during the epoch, before each update) the weights the best
-            epoch started from; for "val_loss" those it ended with.
+            epoch started from; for the others (measured after the epoch) those it ended with.
+        mode: "min" (lower is better), "max" (higher is better), or "auto": "min" for a loss,
+            and for a metric the direction it declares (`Metric.mode`: max for accuracy).
+
+    Example:
+        >>> from dualgrad.callbacks import EarlyStopping
+        >>> stop = EarlyStopping(monitor="val_accuracy", patience=5, mode="max")
     """
 
     def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,
-                 restore_best_weights: bool = False) -> None:
+                 restore_best_weights: bool = False, mode: str = "auto") -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ConfigError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if not min_delta >= 0:
             raise ConfigError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got "
+                              f"{mode!r}")
+        self.mode = mode
         self.monitor = monitor
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch: int | None = None
 
+    def _direction(self, model: _Model) -> str:
+        """"min" or "max": the mode, or for "auto" the watched metric's (a loss: "min")."""
+        if self.mode != "auto":
+            return self.mode
+        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        for metric in getattr(model, "metrics", ()):
+            if metric.name == name:
+                return str(metric.mode)
+        return "min"
+
     def on_train_begin(self, model: _Model) -> None:
-        self.best = np.inf
+        self._sign = -1.0 if self._direction(model) == "max" else 1.0
+        self.best = self._sign * np.inf  # the best value watched so far
         self.best_weights: list[np.ndarray] | None = None
         self.wait = 0
         self.stopped_epoch = None
@@ -93,7 +115,8 @@ class EarlyStopping(Callback):
         if self.restore_best_weights:
             end = model.get_weights()
             self._epoch_start = end
-        if current < self.best - self.min_delta:
+        # signed so that lower is better, either way
+        if self._sign * current < self._sign * self.best - self.min_delta:
             self.best, self.wait = current, 0
             self.best_weights = start if self.monitor == "loss" else end
             return

@@ -1,4 +1,4 @@
-"""The ``dualgrad`` command: ``demo``, ``train`` and ``plugins``."""
+"""The ``dualgrad`` command: ``demo``, ``train``, ``predict``, ``evaluate`` and ``plugins``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ import numpy as np
 from . import _registry
 from ._errors import ConfigError, DataError, DualgradError
 from ._toml import read_text, read_toml
+from .callbacks import EarlyStopping
 from .model import Model
 
-_FIT_KEYS = ("epochs", "batch_size", "shuffle", "target")
+_FIT_KEYS = ("epochs", "batch_size", "shuffle", "target", "validation_split", "metrics",
+             "early_stopping", "standardize")
+_EARLY_STOPPING_KEYS = ("monitor", "patience", "min_delta", "restore_best_weights", "mode")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -45,6 +48,17 @@ def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np
     spreadsheet shows them. `target` names (or numbers, from 0) the target column; None takes
     the last one.
     """
+    header, data = read_table(path)
+    width = data.shape[1]
+    if width < 2:
+        raise DataError(f"{path} needs at least two columns, features and a target; it has "
+                        f"{width}")
+    col = _target_column(path, target, header, width)
+    return np.delete(data, col, axis=1), data[:, col]
+
+
+def read_table(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
+    """The header (None without one) and the numbers of a CSV file read as `read_csv` does."""
     text = read_text(path, "data file")
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -64,9 +78,6 @@ def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np
                         else f"{path} has no rows")
     first = rows[0][0]
     width = len(header) if header is not None else len(rows[0][1])
-    if width < 2:
-        raise DataError(f"{path} needs at least two columns, features and a target; row "
-                        f"{first} has {width}")
     data = np.empty((len(rows), width))
     for i, (number, row) in enumerate(rows):
         if len(row) != width:
@@ -76,8 +87,7 @@ def read_csv(path: str | Path, target: str | int | None) -> tuple[np.ndarray, np
         for j, cell in enumerate(row):
             data[i, j] = _number(cell, f"{path}, row {number}, column {j + 1}",
                                  first_row=header is None and i == 0)
-    col = _target_column(path, target, header, width)
-    return np.delete(data, col, axis=1), data[:, col]
+    return header, data
 
 
 def _is_numeric(cell: str) -> bool:
@@ -172,6 +182,15 @@ def _train(args: argparse.Namespace) -> int:
                           f"keys are {', '.join(_FIT_KEYS)}")
     if "shuffle" in fit and not isinstance(fit["shuffle"], bool):
         raise ConfigError(f"[fit] shuffle must be true or false, got {_show(fit['shuffle'])}")
+    if "metrics" in fit:
+        config["metrics"] = [*config.get("metrics", []), *_listed(fit.pop("metrics"))]
+    stopping = _early_stopping(fit.pop("early_stopping", None), "validation_split" in fit)
+    standardize = fit.pop("standardize", False)
+    if not isinstance(standardize, bool):
+        raise ConfigError(f"[fit] standardize must be true or false, got {_show(standardize)}")
+    if standardize and isinstance(config.get("layers"), list):
+        # a first layer that learns each feature's mean and variance from the data
+        config["layers"] = [{"type": "normalization"}, *config["layers"]]
     try:
         model = Model.from_config(config)
     except ConfigError as exc:
@@ -180,7 +199,8 @@ def _train(args: argparse.Namespace) -> int:
     x, y = read_csv(args.data, fit.pop("target", None))
     if args.epochs is not None:
         fit["epochs"] = args.epochs
-    history = model.fit(x, y, verbose=not args.quiet, **fit)
+    callbacks = [stopping] if stopping is not None else []
+    history = model.fit(x, y, verbose=not args.quiet, callbacks=callbacks, **fit)
     try:
         model.save(out)
     except OSError as exc:
@@ -189,6 +209,73 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained {model.num_params} parameters for {len(losses)} epoch(s): loss "
           f"{losses[0]:.6g} -> {losses[-1]:.6g}")
     print(f"saved the model to {out}")
+    return 0
+
+
+def _listed(metrics: object) -> list[object]:
+    if not isinstance(metrics, list):
+        raise ConfigError(f"[fit] metrics must be a list of names, as metrics = [\"accuracy\"]; "
+                          f"got {_show(metrics)}")
+    return metrics
+
+
+def _early_stopping(table: object, validating: bool) -> EarlyStopping | None:
+    """The [fit] early_stopping option: true (watch val_loss with validation_split, else
+    loss), false, or a table of EarlyStopping's options."""
+    if table is None or table is False:
+        return None
+    if table is True:
+        table = {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"[fit] early_stopping must be true, false or a table of "
+                          f"{', '.join(_EARLY_STOPPING_KEYS)}; got {_show(table)}")
+    unknown = sorted(set(table) - set(_EARLY_STOPPING_KEYS))
+    if unknown:
+        raise ConfigError(f"[fit] early_stopping has no option {', '.join(map(_show, unknown))}"
+                          f"; its options are {', '.join(_EARLY_STOPPING_KEYS)}")
+    options = {"monitor": "val_loss" if validating else "loss", **table}
+    try:
+        return EarlyStopping(**options)
+    except TypeError as exc:
+        raise ConfigError(f"[fit] early_stopping: {exc}") from None
+
+
+def _load_model(path: str) -> Model:
+    return Model.load(path)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    header, data = read_table(args.data)
+    takes = model.get_config()["input_shape"]
+    width = data.shape[1]
+    if [width] != takes:
+        if [width - 1] != takes:
+            raise DataError(f"{args.data} has {width} columns; the model takes {takes[0]} "
+                            "features (and ignores one more, a target)")
+        col = _target_column(args.data, args.target, header, width)
+        data = np.delete(data, col, axis=1)
+    outputs = model.predict(data).reshape(data.shape[0], -1)
+    names = ["prediction"] if outputs.shape[1] == 1 else \
+        [f"output_{k}" for k in range(outputs.shape[1])]
+    lines = [",".join(names)] + [",".join(f"{v:.17g}" for v in row) for row in outputs]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        print(f"wrote {outputs.shape[0]} prediction(s) to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    x, y = read_csv(args.data, args.target)
+    for name, value in model.evaluate(x, y, return_dict=True).items():
+        print(f"{name}: {value:.6g}")
     return 0
 
 
@@ -237,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="override [fit] epochs")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
+
+    predict = sub.add_parser("predict", help="a saved model's outputs for the rows of a CSV")
+    predict.add_argument("model", help="a model file written by train or Model.save")
+    predict.add_argument("--data", required=True, help="a CSV of the features (a target "
+                         "column, if present, is left out)")
+    predict.add_argument("--target", help="the target column to leave out (default: last)")
+    predict.add_argument("--out", help="write the predictions to this CSV (default: print)")
+    predict.set_defaults(run=_predict)
+
+    evaluate = sub.add_parser("evaluate", help="a saved model's loss and metrics on a CSV")
+    evaluate.add_argument("model", help="a model file written by train or Model.save")
+    evaluate.add_argument("--data", required=True, help="a CSV of features and target")
+    evaluate.add_argument("--target", help="the target column (default: the last)")
+    evaluate.set_defaults(run=_evaluate)
 
     plugins = sub.add_parser("plugins", help="list the plugins and what each registered")
     plugins.set_defaults(run=_plugins)

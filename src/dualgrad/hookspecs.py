@@ -23,7 +23,7 @@ is reachable as ``"plugin/name"``; a NumPy function a built-in primitive impleme
 built-in's rule.
 
 The primitive hook is declared by the registry's primitive kind (`dualgrad._primitive_kind`),
-the other three by the model's parts (`dualgrad._parts`); all four are gathered here.
+the others by the model's parts (`dualgrad._parts`); all are gathered here.
 """
 
 from __future__ import annotations
@@ -34,14 +34,18 @@ from ._primitive_kind import dualgrad_register_primitives
 from ._registry import PROJECT, hookimpl, hookspec
 from .layers import Layer
 from .losses import Loss
+from .metrics import Metric
 from .optimizers import Optimizer
+from .schedules import Schedule
 
 __all__ = [
     "PROJECT",
     "dualgrad_register_layers",
     "dualgrad_register_losses",
+    "dualgrad_register_metrics",
     "dualgrad_register_optimizers",
     "dualgrad_register_primitives",
+    "dualgrad_register_schedules",
     "hookimpl",
     "hookspec",
 ]
@@ -63,3 +67,19 @@ def dualgrad_register_losses() -> Iterable[type[Loss]]:
 @hookspec
 def dualgrad_register_optimizers() -> Iterable[type[Optimizer]]:
     """Return `dualgrad.Optimizer` subclasses, each with a class attribute ``name``."""
+
+
+@hookspec
+def dualgrad_register_metrics() -> Iterable[type[Metric]]:
+    """Return `dualgrad.Metric` subclasses, each with a class attribute ``name``.
+
+    ``Model(..., metrics=[name])`` reports each after every epoch of ``fit``.
+    """
+
+
+@hookspec
+def dualgrad_register_schedules() -> Iterable[type[Schedule]]:
+    """Return `dualgrad.Schedule` subclasses, each with a class attribute ``name``.
+
+    Any optimizer's ``lr`` takes one, as an object or a config dict with a ``"type"``.
+    """

@@ -7,13 +7,14 @@ loss and its gradient, its trainer (`_training`) runs `fit`; `_model_file` reads
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _budget, _data, _model_file
-from ._errors import ConfigError, DataError, ShapeError
+from . import _budget, _data, _model_file, _training_state
+from ._errors import ConfigError, DataError, ShapeError, TrainingWarning
 from ._gradients import GradientEngine
 from ._parts import describe, resolve
 from ._toml import read_toml
@@ -21,13 +22,15 @@ from ._training import History, Trainer, checked_callbacks
 from ._weights import Weights
 from .callbacks import Callback
 from .layers import Layer
-from .losses import Loss
+from .losses import LogLoss, Loss, SoftmaxCrossEntropy
+from .losses.weighted import SampleWeighted
+from .metrics import Metric
 from .optimizers import Optimizer
 
 __all__ = ["History", "Model"]
 
-_MODEL_KEYS = ("layers", "loss", "optimizer", "seed", "input_shape", "memory_budget",
-               "gradient")
+_MODEL_KEYS = ("layers", "loss", "optimizer", "metrics", "seed", "input_shape",
+               "memory_budget", "gradient")
 
 
 class Model:
@@ -48,10 +51,13 @@ class Model:
         input_shape: the per-sample input shape; None builds the model on the first data.
         memory_budget: the bytes of tangents a gradient pass may hold; by default the
             process's budget (`dualgrad.get_memory_budget`, 1 GiB unless set).
+        metrics: scores to report, each a `Metric`, a registered name ("accuracy", "auc",
+            "mae", ...) or a config dict: after every epoch of `fit` (into `History` as
+            ``name`` and ``val_name``) and by ``evaluate(x, y, return_dict=True)``.
         gradient: "forward", "reverse", or "auto" (the default): forward mode while the
-            weights are few (see `GradientEngine.reverse_from`), reverse mode beyond.
+            weights are few (see `GradientEngine.reverse`), reverse mode beyond.
 
-    Example:
+    Examples:
         >>> import numpy as np, dualgrad as dg
         >>> model = dg.Model([{"type": "dense", "units": 1}], "mse",
         ...                  {"type": "sgd", "lr": 0.1}, seed=0)
@@ -63,7 +69,8 @@ class Model:
 
     def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any,
                  seed: int | None = None, input_shape: Sequence[int] | None = None,
-                 memory_budget: int | None = None, gradient: str = "auto") -> None:
+                 memory_budget: int | None = None, metrics: Sequence[Any] = (),
+                 gradient: str = "auto") -> None:
         if isinstance(layers, (str, dict, Layer)) or not isinstance(layers, Sequence) \
                 or not layers:
             raise ConfigError("layers must be a non-empty list of layers, names or configs")
@@ -76,6 +83,14 @@ class Model:
         memory_budget = _budget.checked(memory_budget)
         parts = [resolve("layer", spec, Layer) for spec in layers]
         lossobj = resolve("loss", loss, Loss)
+        if isinstance(metrics, (str, dict, Metric)) or not isinstance(metrics, Sequence):
+            raise ConfigError("metrics must be a list of metrics, names or configs; got "
+                              f"{metrics!r}")
+        self.metrics: list[Metric] = [resolve("metric", spec, Metric) for spec in metrics]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"metrics {names} name one metric twice; each is reported by "
+                              "its name, so give each once")
         self._optimizer: Optimizer = resolve("optimizer", optimizer, Optimizer)
         self.seed = int(seed)
         self.stop_training = False
@@ -99,7 +114,9 @@ class Model:
     @property
     def loss(self) -> Loss:
         """The loss; assigning a new one (object, name or config) takes effect at once."""
-        return self._gradients.loss
+        loss = self._gradients.loss
+        # during a fit with sample weights, the engine trains the loss weighed
+        return loss.loss if isinstance(loss, SampleWeighted) else loss
 
     @loss.setter
     def loss(self, value: Any) -> None:
@@ -143,6 +160,16 @@ class Model:
             raise ConfigError(f"a model config has no key {', '.join(map(repr, unknown))}; "
                               f"its keys are {', '.join(_MODEL_KEYS)}")
         missing = [k for k in ("layers", "loss", "optimizer") if k not in config]
+        layers = config.get("layers")
+        for key in missing:
+            # in TOML, a key written after a [[layers]] table belongs to that layer
+            holders = [i for i, layer in enumerate(layers, start=1)
+                       if isinstance(layer, dict) and key in layer] \
+                if isinstance(layers, list) else []
+            if holders:
+                raise ConfigError(f"layer {holders[0]} has no option {key!r}; the model's "
+                                  f"{key} goes before the first [[layers]] table (in TOML a "
+                                  "key after a table header belongs to that table)")
         if missing:
             raise ConfigError(f"a model config needs {', '.join(map(repr, missing))}")
         return cls(**config)
@@ -167,6 +194,8 @@ class Model:
             "memory_budget": self.memory_budget,
             "gradient": self._gradients.mode,
         }
+        if self.metrics:
+            config["metrics"] = [describe("metric", m) for m in self.metrics]
         if self._weights is not None:
             config["input_shape"] = list(self._weights.input_shape)
         return config
@@ -176,6 +205,27 @@ class Model:
         return f"Model([{parts}], loss={self.loss!r}, optimizer={self.optimizer!r})"
 
     # ---- weights ------------------------------------------------------------------------------
+
+    def adapt(self, x: Any) -> None:
+        """Adapt each layer that learns from data (a normalization) to the inputs `x` give
+        it, in order; `fit` does this for layers not adapted yet."""
+        x = _data.as_matrix(x, "x")
+        self._adapt(x, only_new=False)
+
+    def _adapt(self, x: np.ndarray, only_new: bool) -> None:
+        layers = self.layers
+        for i, layer in enumerate(layers):
+            adapt = getattr(layer, "adapt", None)
+            if adapt is None or (only_new and getattr(layer, "adapted", True)):
+                continue
+            inputs = x
+            if i:  # the inputs reaching it: the layers before it, at their current weights
+                self.build(x.shape[1:])
+                weights = self._built_weights()
+                for before, ws in zip(layers[:i], weights.params):
+                    inputs = before(ws, inputs)
+                inputs = np.asarray(inputs)
+            layers[i] = adapt(inputs)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the weights for samples of shape `input_shape` (done by the first `fit`)."""
@@ -208,6 +258,33 @@ class Model:
         """The number of scalar parameters."""
         return self._built_weights().size
 
+    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
+        """A table of the layers, each one's output shape and weight count, and the total;
+        printed by `print_fn` (None: only returned).
+
+        Example:
+            >>> import dualgrad as dg
+            >>> model = dg.Model([{"type": "dense", "units": 2}, {"type": "dense", "units": 1}],
+            ...                  "mse", "adam", seed=0, input_shape=(3,))
+            >>> text = model.summary()
+            layer                              output shape      weights
+            dense(2)                           (2,)                    8
+            dense(1)                           (1,)                    3
+            total                                                     11
+        """
+        weights = self._built_weights()
+        rows = [("layer", "output shape", "weights")]
+        shape = weights.input_shape
+        for layer, cuts in zip(self.layers, weights.layout):
+            shape = layer.output_shape(shape)
+            label = layer.name + (f"({layer.units})" if hasattr(layer, "units") else "")
+            rows.append((label, str(tuple(shape)), str(sum(c.stop - c.start for c, _ in cuts))))
+        rows.append(("total", "", str(weights.size)))
+        text = "\n".join(f"{a:<34} {b:<12} {c:>12}" for a, b, c in rows)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights, each layer's kernel then its bias."""
         return [w.copy() for w in self._built_weights().arrays()]
@@ -220,10 +297,21 @@ class Model:
     # ---- computing ----------------------------------------------------------------------------
 
     def _data(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Validated float copies of x (N, *input) and y (N, outputs)."""
+        """Validated float copies of x (N, *input) and y (N, outputs), y as the loss reads it
+        (class labels one-hot for a softmax cross-entropy, say)."""
         weights = self._weights
-        return _data.checked(x, y, None if weights is None else weights.input_shape,
-                             None if weights is None else weights.output_shape, self.loss)
+        if weights is not None:
+            return _data.checked(x, y, weights.input_shape, weights.output_shape, self.loss)
+        x = _data.as_matrix(x, "x")
+        return _data.checked(x, y, None, None if y is None else self._output_shape(x.shape[1:]),
+                             self.loss)
+
+    def _output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample output shape for samples of `input_shape`, from the layers."""
+        shape = input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return tuple(shape)
 
     def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
@@ -242,19 +330,73 @@ class Model:
         x, _ = self._data(x)
         return np.asarray(self._gradients.forward(self._built_weights().params, x))
 
-    def evaluate(self, x: Any, y: Any) -> float:
-        """The loss on (x, y)."""
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """The class probabilities the model's outputs stand for under its loss: the sigmoid
+        output itself, or the sigmoid or softmax of logits; shape ``(N, *outputs)``.
+
+        Example:
+            >>> import numpy as np, dualgrad as dg
+            >>> model = dg.Model([{"type": "dense", "units": 3}], "softmax_cross_entropy",
+            ...                  "adam", seed=0, input_shape=(2,))
+            >>> model.predict_proba(np.zeros((4, 2))).sum(axis=1)
+            array([1., 1., 1., 1.])
+        """
+        return np.asarray(self.loss.probabilities(self.predict(x)))
+
+    def predict_classes(self, x: Any) -> np.ndarray:
+        """The predicted class of each sample, as ints: for one output, whether its probability
+        is at least 0.5; for K outputs, the most probable (argmax)."""
+        proba = self.predict_proba(x)
+        if proba.shape[1:] == (1,):
+            return (proba[:, 0] >= 0.5).astype(np.int64)
+        return np.asarray(np.argmax(proba, axis=-1), dtype=np.int64)
+
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """The loss on (x, y); with `return_dict`, ``{"loss": ..., metric name: ...}`` with
+        the value of each of the model's metrics too."""
         x, y_or_none = self._data(x, y)
+        y = _data.require_targets(y_or_none)
         params = self._built_weights().params
-        return float(self._gradients.loss_of(params, x, _data.require_targets(y_or_none)))
+        loss = float(self._gradients.loss_of(params, x, y))
+        if not return_dict:
+            return loss
+        return {"loss": loss, **self._metric_values(x, y)}
+
+    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Each metric's value on checked data (y as the loss reads it)."""
+        if not self.metrics:
+            return {}
+        outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
+        proba: np.ndarray | None = None
+        values = {}
+        for metric in self.metrics:
+            pred = outputs
+            if metric.reads == "probabilities":
+                if proba is None:
+                    try:
+                        proba = np.asarray(self.loss.probabilities(outputs))
+                    except ConfigError:  # a loss of no classifier (mse): its outputs, then
+                        proba = outputs
+                pred = proba
+            values[metric.name] = float(metric(y, pred))
+        return values
 
     # ---- training -----------------------------------------------------------------------------
 
     def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
             shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]] = (),
-            verbose: bool = True) -> History:
+            verbose: bool = True, validation_split: float = 0.0,
+            sample_weight: Any = None, class_weight: dict[Any, float] | None = None
+            ) -> History:
         """Train for `epochs` passes over (x, y) in mini-batches of `batch_size` (None: all).
+
+        Args:
+            validation_split: the fraction of the samples, taken from the end of x and y
+                before any shuffling (as Keras does), held out as validation data.
+            sample_weight: one weight >= 0 per sample: the loss is ``mean(w * loss_i)``.
+            class_weight: ``{class: weight}``, multiplying the weight of each sample of that
+                class (a label, or the argmax of a one-hot row); classes not named weigh 1.
 
         Every check on the arguments and the data runs before the first step, so a bad call
         leaves the model as it was. If the loss turns NaN or infinite, training stops with
@@ -269,40 +411,106 @@ class Model:
         _data.checked_fit_settings(epochs, batch_size, shuffle)
         x, y_or_none = self._data(x, y)
         y = _data.require_targets(y_or_none)
+        weights = _data.sample_weights(sample_weight, class_weight, y)
+        if weights is not None and type(self.loss).per_sample is Loss.per_sample:
+            self.loss.per_sample(y, y)  # says, before training, that it cannot weigh samples
         val = None
+        if validation_split:
+            if validation_data is not None:
+                raise ConfigError("give validation_data or validation_split, not both")
+            x, y, weights, val = _data.split_off(validation_split, x, y, weights)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise DataError("validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._data(*validation_data)
-            if x_val.shape[1:] != x.shape[1:] or y_val is None \
-                    or y_val.shape[1:] != y.shape[1:]:
+            if validation_data[1] is None:
+                raise DataError("validation_data must have the shapes of the training data "
+                                "per sample, targets too; got None for y_val")
+            x_val = _data.as_matrix(validation_data[0], "validation x")
+            y_val = self.loss.targets(_data.as_matrix(validation_data[1], "validation y"),
+                                      y.shape[1:])
+            if x_val.shape[1:] != x.shape[1:] or y_val.shape[1:] != y.shape[1:]:
                 raise DataError("validation_data must have the shapes of the training data "
                                 f"per sample: x {x.shape[1:]}, y {y.shape[1:]}")
-            val = (x_val, y_val)
-        hooks = checked_callbacks(callbacks, ("loss", "val_loss") if val is not None
-                                  else ("loss",))
-        # check y against the output shape before building, so a bad call leaves an unbuilt
-        # model unbuilt
-        out_shape = x.shape[1:]
-        for layer in self.layers:
-            out_shape = layer.output_shape(out_shape)
-        if y.shape[1:] != tuple(out_shape):
-            raise DataError(f"this model predicts {tuple(out_shape)} per sample; y has "
-                            f"{y.shape[1:]}")
+            x_val, checked_y = self._data(x_val, y_val)
+            val = (x_val, _data.require_targets(checked_y))
+        reported = ["loss", *(m.name for m in self.metrics)]
+        if val is not None:
+            reported += [f"val_{name}" for name in reported]
+        hooks = checked_callbacks(callbacks, reported)
+        # y was checked against the output shape before building, so a bad call leaves an
+        # unbuilt model unbuilt
+        self._adapt(x, only_new=True)
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
-        return self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
-                                 bool(shuffle), hooks, verbose)
+        history = self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
+                                    bool(shuffle), hooks, verbose, weights)
+        if weights is None:
+            self._warn_if_nothing_learnt(x, y, history)
+        return history
+
+    def _warn_if_nothing_learnt(self, x: np.ndarray, y: np.ndarray, history: History) -> None:
+        """Warn when a classifier ends predicting one class for every sample, its loss flat at
+        the class frequencies' own: it learnt nothing from the features."""
+        losses = history.history["loss"]
+        if not isinstance(self.loss, (LogLoss, SoftmaxCrossEntropy)) or y.ndim != 2 \
+                or len(losses) < 3 or np.ptp(losses[-3:]) > 0.01 * abs(losses[-1]):
+            return
+        freq = np.mean(y, axis=0)
+        if y.shape[1] == 1:
+            freq = np.array([freq[0], 1.0 - freq[0]])
+        freq = freq[freq > 0]
+        if freq.size < 2:
+            return
+        chance = float(-np.sum(freq * np.log(freq)))
+        if abs(losses[-1] - chance) > 0.02 * chance:
+            return
+        classes = np.unique(self.predict_classes(x))
+        if classes.size > 1:
+            return
+        spread = np.std(x.reshape(x.shape[0], -1), axis=0)
+        warnings.warn(
+            f"fit ended predicting class {int(classes[0])} for every sample, its training loss "
+            f"flat at {losses[-1]:.4g}, that of predicting the class frequencies "
+            f"({chance:.4g}): the model learnt nothing from the features. Their "
+            f"standard deviations range from {spread.min():.3g} to {spread.max():.3g}; if "
+            "they are unscaled, standardise them (a 'normalization' first layer, or [fit] "
+            "standardize = true), else lower the learning rate or train longer",
+            TrainingWarning, stacklevel=2)
 
     # ---- files --------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the config and weights to one ``.npz`` file, atomically.
+        """Write the config and weights to one ``.npz`` file, atomically, with what resumes
+        training: the optimizer's state and the random generator's, so that a model loaded
+        and fitted on continues exactly as the saved one would have.
 
         The file is written beside `path` and renamed over it, so a crash mid-save leaves any
         earlier file whole; a file saved over keeps its permissions.
         """
-        _model_file.save(path, self.get_config(), self.get_weights())
+        training: dict[str, Any] = {"rng": self._rng.bit_generator.state}
+        arrays: list[np.ndarray] = []
+        state = self._trainer.state_of(self.optimizer)
+        flat = None if state is None else _training_state.flatten(state)
+        if flat is not None:  # (a state of another shape than optax's is not kept)
+            arrays, training["optimizer_state"] = flat
+        _model_file.save(path, self.get_config(), self.get_weights(), training, arrays)
+
+    def _resume(self, training: dict[str, Any], arrays: list[np.ndarray]) -> None:
+        """Take up the training state a file holds (see `save`); ValueError if it does not
+        fit this model."""
+        rng = training.get("rng")
+        if rng is not None:
+            try:
+                self._rng.bit_generator.state = rng
+            except (TypeError, KeyError, ValueError) as exc:
+                raise ValueError(f"its random generator's state is not usable ({exc})") from None
+        scalars = training.get("optimizer_state")
+        if scalars is not None:
+            if not isinstance(scalars, list):
+                raise ValueError("its optimizer state is not a list of numbers")
+            weights = self._built_weights()
+            template = self._trainer.state_for(self.optimizer, weights)
+            self._trainer.state = _training_state.rebuild(template, arrays, scalars)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:

@@ -1,9 +1,11 @@
-"""The `Layer` interface."""
+"""The `Layer` interface, and the mode a layer runs in (training or not)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,3 +40,56 @@ class Layer(Configurable, abc.ABC):
     @abc.abstractmethod
     def __call__(self, params: Sequence[Any], x: Any) -> Any:
         """Map a batch `x`, shape ``(N, *input_shape)``, with `params` (arrays or Variables)."""
+
+
+class Mode:
+    """What a layer may ask of the call it runs in: `current_mode()` gives it.
+
+    `training` is True during the steps of `Model.fit` only (not in `predict`, `evaluate`, or
+    fit's validation). `rng(layer)` is then a random generator for that layer in that step:
+    the same for every pass of one step (a gradient in several chunks sees one dropout mask),
+    new from step to step, and drawn from the model's seed, so a fit is reproducible.
+    """
+
+    def __init__(self, training: bool = False, source: np.random.Generator | None = None,
+                 layers: Sequence[Layer] = ()) -> None:
+        self.training = training
+        self._source = source
+        self._layers = layers
+        self._seed: int | None = None
+
+    def rng(self, layer: Layer) -> np.random.Generator:
+        """The random generator of `layer` in this step (a fresh unseeded one outside fit)."""
+        if self._source is None:
+            return np.random.default_rng()
+        if self._seed is None:  # drawn only when a layer asks: other models' fits are unchanged
+            self._seed = int(self._source.integers(2**63))
+        index = next((i for i, other in enumerate(self._layers) if other is layer), -1)
+        return np.random.default_rng([self._seed, index + 1])
+
+
+_INFERENCE = Mode()
+_MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("dualgrad_layer_mode",
+                                                             default=_INFERENCE)
+
+
+def current_mode() -> Mode:
+    """The mode layers run in now: training (with a random generator) during fit's steps,
+    inference otherwise.
+
+    Example:
+        >>> import dualgrad as dg
+        >>> dg.layers.current_mode().training
+        False
+    """
+    return _MODE.get()
+
+
+@contextlib.contextmanager
+def running_in(mode: Mode) -> Iterator[None]:
+    """Run the layers called inside in `mode` (the training loop does, for each step)."""
+    token = _MODE.set(mode)
+    try:
+        yield
+    finally:
+        _MODE.reset(token)

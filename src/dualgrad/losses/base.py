@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from .._config import Configurable
+from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -34,6 +35,26 @@ class Loss(Configurable, abc.ABC):
 
     def check_targets(self, y_true: np.ndarray) -> None:
         """Raise `dualgrad.DataError` if `y_true` cannot be a target of this loss."""
+
+    def per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        """The loss of each sample, shape ``(N,)``, whose mean is the loss: what
+        ``fit(sample_weight=..., class_weight=...)`` weighs. A loss without it cannot weigh
+        samples (the default raises `dualgrad.ConfigError`)."""
+        raise ConfigError(f"the loss {getattr(self, 'name', type(self).__name__)!r} gives no "
+                          "per-sample values, so fit cannot weigh samples with it; implement "
+                          "its per_sample method, or train without sample_weight and "
+                          "class_weight")
+
+    def targets(self, y_true: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
+        """`y_true` as this loss reads it from a model of `outputs` per sample (the default:
+        unchanged). A loss may encode targets here: class labels as one-hot rows, say."""
+        return y_true
+
+    def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
+        """The probabilities a model's outputs `y_pred` stand for under this loss (the
+        default: the outputs themselves). A loss on logits returns their sigmoid or softmax;
+        a loss that is no classifier's raises `dualgrad.ConfigError`."""
+        return y_pred
 
     def fuse_with(self, layer: Layer) -> tuple[Layer, Loss] | None:
         """A better way to compute this loss of `layer`'s output, or None (the default).

@@ -1,6 +1,17 @@
 """Optimizers: the `Optimizer` interface and the built-ins."""
 
 from .base import Optimizer
-from .builtin import SGD, Adam, AdamState, ForwardGradientDescent, SGDState
+from .builtin import (
+    SGD,
+    AccumulatorState,
+    Adagrad,
+    Adam,
+    AdamState,
+    AdamW,
+    ForwardGradientDescent,
+    RMSprop,
+    SGDState,
+)
 
-__all__ = ["SGD", "Adam", "AdamState", "ForwardGradientDescent", "Optimizer", "SGDState"]
+__all__ = ["SGD", "AccumulatorState", "Adagrad", "Adam", "AdamState", "AdamW",
+           "ForwardGradientDescent", "Optimizer", "RMSprop", "SGDState"]

@@ -6,9 +6,11 @@ import abc
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 
 from .._config import Configurable
+from ..schedules.base import describe
 
 
 class Optimizer(Configurable, abc.ABC):
@@ -39,6 +41,14 @@ class Optimizer(Configurable, abc.ABC):
     #: a forward gradient instead (Baydin et al. 2022): ``(grad . v) v`` for one random normal
     #: direction v, an unbiased estimate that costs a single tangent direction per step.
     gradient_estimate: ClassVar[str] = "exact"
+
+    def get_config(self) -> dict[str, Any]:
+        """The keyword configuration; a learning-rate schedule as its config dict."""
+        config = super().get_config()
+        for field in attrs.fields(type(self)):  # type: ignore[arg-type]
+            if field.name in config:
+                config[field.name] = describe(getattr(self, field.name))
+        return config
 
     @abc.abstractmethod
     def init(self, params: Sequence[np.ndarray]) -> Any:
