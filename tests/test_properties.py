@@ -313,3 +313,24 @@ def test_three_directions_at_once_match_finite_differences(
                                       [dx[k], dy[k]])
         np.testing.assert_allclose(np.broadcast_to(tangent[k], np.shape(expected)), expected,
                                    rtol=RTOL, atol=ATOL)
+
+
+@settings(max_examples=400, **COMMON)
+@given(tree=compositions, inputs=two_inputs(), reduction=st.sampled_from(sorted(REDUCTIONS)))
+def test_random_compositions_in_reverse_mode_match_finite_differences(
+        tree: Tree, inputs: tuple[np.ndarray, np.ndarray], reduction: str) -> None:
+    """Reverse mode on a random tree, maybe reduced: for a random cotangent c and direction d,
+    the transposed rules give c . (J d) as the finite differences do (vjp(c) . d)."""
+    x, y = inputs
+
+    def f(x: Any, y: Any) -> Any:
+        return REDUCTIONS[reduction](evaluate(tree, {"x": x, "y": y}), None)
+
+    rng = np.random.default_rng(0)
+    out, vjp_fn = dg.vjp(f, x, y)
+    c = rng.normal(size=np.shape(out))
+    ds = [rng.normal(size=np.shape(a)) for a in (x, y)]
+    cx, cy = vjp_fn(c)
+    got = float(np.sum(cx * ds[0]) + np.sum(cy * ds[1]))
+    want = float(np.sum(c * central_difference(f, (x, y), ds)))
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(c).sum())))

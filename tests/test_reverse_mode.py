@@ -13,6 +13,7 @@ import finite_differences as fd
 from dualgrad._core import new_tag
 from dualgrad._linear import linearize
 from test_primitives import BUILTIN_NAMES, close, spec_cases
+from test_registry import FakePlugins, cube_primitive, plugin_module, plugins  # noqa: F401
 
 
 def _vjp(f: Any, args: tuple[Any, ...], i: int, cotangent: np.ndarray) -> np.ndarray:
@@ -194,3 +195,34 @@ def test_grad_takes_an_output_of_one_element_in_any_shape(mode: str, shape: tupl
     value, g = dg.value_and_grad(f, mode=mode)(np.array([1.0, 1.0, 3.0]))
     assert np.shape(value) == shape
     np.testing.assert_allclose(g, [2.0, 2.0, 12.0])  # v[2]**2 is added to both entries
+
+
+def test_a_plugin_primitive_with_only_a_jvp_rule_runs_in_reverse_mode(plugins: FakePlugins):
+    """A primitive from an installed plugin package, written with one forward-mode rule and
+    nothing else, differentiates in reverse mode: d/dx sum(cube(x) * x) = 4 x^3."""
+    cube = cube_primitive("cube_of_a_plugin")
+    plugins.add("cubes", plugin_module("fake_cubes", dualgrad_register_primitives=lambda: [cube]))
+    plugins.reload()
+    x = np.linspace(-1.0, 1.0, 5)
+    g = dg.grad(lambda v: dg.sum(dg.primitive("cube_of_a_plugin")(v) * v), mode="reverse")(x)
+    np.testing.assert_allclose(g, 4 * x ** 3)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_custom_jvp_runs_in_reverse_mode(batched: bool):
+    """A function with a hand-written rule (custom_jvp, one direction or batched) is
+    differentiated in reverse mode by its rule: softplus's slope is the sigmoid."""
+    @dg.custom_jvp
+    def softplus(x: Any) -> Any:
+        return np.log1p(np.exp(x))
+
+    softplus.batched = batched
+
+    @softplus.defjvp
+    def softplus_jvp(primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        return softplus(x), t * dg.sigmoid(x)
+
+    x = np.linspace(-2.0, 2.0, 7)
+    g = dg.grad(lambda v: dg.sum(softplus(v)), mode="reverse")(x)
+    np.testing.assert_allclose(g, 1.0 / (1.0 + np.exp(-x)), rtol=1e-12)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import Variable
+from ._core import _BOXES, Variable
 from ._errors import DualgradTypeError, ShapeError
 
 __all__ = ["custom_jvp"]
@@ -105,6 +105,8 @@ def _check_tangent(name: str, tangent: Any, expected: tuple[int, ...], layout: s
     too when `numbers`, for one direction of a scalar output) of shape `expected`."""
     arrays = (np.ndarray, Variable, float, int, np.floating, np.integer) if numbers \
         else (np.ndarray, Variable)
+    if type(tangent) in _BOXES:  # a recorded array (reverse mode's symbolic tangent)
+        arrays = (*arrays, type(tangent))
     if not isinstance(tangent, arrays) or isinstance(tangent, (bool, np.bool_)):
         got = "None" if tangent is None else f"a {type(tangent).__name__}"
         raise DualgradTypeError(
@@ -115,7 +117,8 @@ def _check_tangent(name: str, tangent: Any, expected: tuple[int, ...], layout: s
         raise ShapeError(
             f"the custom_jvp rule of {name} returned a tangent of shape {got_shape}; expected "
             f"{expected} ({layout})")
-    dtype = tangent.dtype if isinstance(tangent, (np.ndarray, Variable)) else None
+    dtype = tangent.dtype if isinstance(tangent, (np.ndarray, Variable)) \
+        or type(tangent) in _BOXES else None
     if dtype is not None and dtype.kind not in "fiu":
         raise DualgradTypeError(
             f"the custom_jvp rule of {name} returned a tangent of dtype {dtype}; expected real "
