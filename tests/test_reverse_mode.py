@@ -197,7 +197,8 @@ def test_grad_takes_an_output_of_one_element_in_any_shape(mode: str, shape: tupl
     np.testing.assert_allclose(g, [2.0, 2.0, 12.0])  # v[2]**2 is added to both entries
 
 
-def test_a_plugin_primitive_with_only_a_jvp_rule_runs_in_reverse_mode(plugins: FakePlugins):
+def test_a_plugin_primitive_with_only_a_jvp_rule_runs_in_reverse_mode(
+        plugins: FakePlugins) -> None:  # noqa: F811 - the registry tests' fixture
     """A primitive from an installed plugin package, written with one forward-mode rule and
     nothing else, differentiates in reverse mode: d/dx sum(cube(x) * x) = 4 x^3."""
     cube = cube_primitive("cube_of_a_plugin")

@@ -117,8 +117,9 @@ def _check_tangent(name: str, tangent: Any, expected: tuple[int, ...], layout: s
         raise ShapeError(
             f"the custom_jvp rule of {name} returned a tangent of shape {got_shape}; expected "
             f"{expected} ({layout})")
-    dtype = tangent.dtype if isinstance(tangent, (np.ndarray, Variable)) \
-        or type(tangent) in _BOXES else None
+    boxed: Any = tangent if type(tangent) in _BOXES else None
+    dtype = tangent.dtype if isinstance(tangent, (np.ndarray, Variable)) else \
+        boxed.dtype if boxed is not None else None
     if dtype is not None and dtype.kind not in "fiu":
         raise DualgradTypeError(
             f"the custom_jvp rule of {name} returned a tangent of dtype {dtype}; expected real "
