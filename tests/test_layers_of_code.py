@@ -109,6 +109,7 @@ TABLE = {
     "_history": "nn",
     "_training": "nn",
     "_training_state": "nn",
+    "_archive": "nn",
     "_model_file": "nn",
     "model": "nn",
     "sklearn": "nn",
