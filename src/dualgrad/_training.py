@@ -1,53 +1,26 @@
-"""The training loop of `Model.fit`: batches, steps, callbacks and the recorded history."""
+"""The training loop of `Model.fit`: batches, epochs, steps and the optimizer state carried
+from step to step; what it reports is in `_history`, the optimizer's update in `_updating`."""
 
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-import attrs
 import numpy as np
 
-from ._errors import ConfigError, NonFiniteLossError, ShapeError
+from ._errors import NonFiniteLossError, ShapeError
 from ._gradients import GradientEngine
+from ._history import History, progress
+from ._updating import all_finite, loss_and_grad, updated
 from ._weights import Weights
-from .callbacks import Callback, EpochEnd
+from .callbacks import Callback
 from .layers.base import Mode, running_in
 from .losses import Loss
 from .losses.weighted import SampleWeighted
 from .optimizers import Optimizer
 
-__all__ = ["History", "Trainer", "checked_callbacks"]
-
-
-@attrs.define
-class History:
-    """What `Model.fit` recorded, one value per epoch: ``history["loss"]``, each metric's
-    (``history["accuracy"]``, say), and with validation data ``"val_loss"`` and the metrics'
-    ``"val_accuracy"``.
-
-    An epoch's "loss" is the mean of its batches' losses, each measured before its update; the
-    metrics and every validation value are measured on the weights the epoch ended with.
-    """
-
-    history: dict[str, list[float]] = attrs.field(factory=dict)
-    epoch: list[int] = attrs.field(factory=list)
-
-
-def checked_callbacks(callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]],
-                      metrics: Sequence[str]) -> list[Callback]:
-    """The callbacks as `Callback` objects (a function becomes an `EpochEnd`), each watching
-    one of the `metrics` training reports."""
-    hooks = [cb if isinstance(cb, Callback) else EpochEnd(cb) for cb in callbacks]
-    for cb in hooks:
-        monitor = getattr(cb, "monitor", None)
-        if monitor is not None and monitor not in metrics:
-            raise ConfigError(f"{type(cb).__name__} watches {monitor!r}, but training "
-                              f"reports only {', '.join(metrics)}; pass validation_data "
-                              "to get val_loss, and metrics to the Model to get theirs")
-    return hooks
+__all__ = ["Trainer"]
 
 
 class _Trained(Protocol):
@@ -121,20 +94,15 @@ class Trainer:
             if self.fixed:
                 x, targets = _private(x), _private(targets)
             batches = [(x[i:i + size], targets[i:i + size]) for i in range(0, n, size)]
-        history = History()
-        losses = history.history.setdefault("loss", [])
         names = [m.name for m in model.metrics]
-        for name in names:
-            history.history[name] = []
-        if val is not None:
-            for name in ("loss", *names):
-                history.history[f"val_{name}"] = []
+        history = History.reporting(names, val is not None)
+        losses = history.history["loss"]
         model.stop_training = False
         loss = model.loss
         for cb in hooks:
             cb.on_train_begin(model)
         loss = _targets_checked(model.loss, loss, y, val)
-        bar = _progress(epochs, verbose)
+        bar = progress(epochs, verbose)
         # An overflow on the way to a non-finite loss or weight is caught by `step` and raised
         # as NonFiniteLossError; NumPy's RuntimeWarnings would only precede that error (or,
         # with warnings as errors, replace it).
@@ -159,9 +127,7 @@ class Trainer:
                     if val is not None:
                         val_logs = model.evaluate(*val, return_dict=True)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                    for key, value in logs.items():
-                        if key != "loss":
-                            history.history[key].append(value)
+                    history.record(logs)
                     for cb in hooks:
                         cb.on_epoch_end(epoch, logs, model)
                     loss = _targets_checked(model.loss, loss, y, val)
@@ -225,12 +191,12 @@ class Trainer:
                 f"the optimizer {opt!r} returned {new_flat.size} new weight value(s) for "
                 f"{flat.size} weights; training stopped and the model keeps its weights. An "
                 "optimizer's update must return one array per weight array, of its shape")
-        finite = _finite(new_flat)
+        finite = all_finite(new_flat)
         if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
             # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
             value, grad = engine.value_and_gradient(weights, x, y, repair=True)
             new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
-            finite = _finite(new_flat)
+            finite = all_finite(new_flat)
         if not finite:
             raise NonFiniteLossError(
                 "a step produced NaN or infinite weights; training stopped and the model keeps "
@@ -247,41 +213,9 @@ class Trainer:
     def _update(self, opt: Optimizer, opt_state: Any, weights: Weights, grad: np.ndarray,
                 x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
         """The optimizer's new weights, as one flat float64 vector, and its new state."""
-        flat = weights.flat
-        extra = ({"loss_and_grad": self._loss_and_grad(opt, weights, x, y)} if opt.needs_loss
-                 else _NO_EXTRA)
-        if opt.flat_weights:
-            new, state = opt.update([grad], opt_state, [flat], **extra)
-            new_flat = new[0]
-            if type(new_flat) is not np.ndarray or new_flat.dtype != np.float64:
-                new_flat = np.asarray(new_flat, dtype=np.float64)
-            return new_flat, state
-        new, state = opt.update(weights.arrays(grad), opt_state,
-                                [w.copy() for w in weights.arrays()], **extra)
-        return np.concatenate([np.ravel(w) for w in new]).astype(np.float64), state
-
-    def _loss_and_grad(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray
-                       ) -> Callable[[Sequence[np.ndarray]], tuple[float, list[Any]]]:
-        """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
-        gradient at any weights, given and returned in the form the optimizer works in."""
-        flat_form = opt.flat_weights
-        engine = self.engine
-
-        def loss_and_grad(params: Sequence[np.ndarray]) -> tuple[float, list[Any]]:
-            if flat_form:
-                flat = np.asarray(params[0], dtype=np.float64)
-            else:
-                flat = np.concatenate([np.ravel(np.asarray(w, dtype=np.float64))
-                                       for w in params])
-            if flat.shape != weights.flat.shape:
-                raise ShapeError(f"loss_and_grad takes {weights.size} weights in all, got "
-                                 f"{flat.size}")
-            value, grad = engine.value_and_gradient(weights, x, y, flat, fixed=self.fixed)
-            if math.isfinite(value) and np.isnan(grad).any():  # see _zeros, as in `step`
-                value, grad = engine.value_and_gradient(weights, x, y, flat, repair=True)
-            return value, [grad] if flat_form else weights.arrays(grad)
-
-        return loss_and_grad
+        evaluate = (loss_and_grad(self.engine, opt.flat_weights, weights, x, y, self.fixed)
+                    if opt.needs_loss else None)
+        return updated(opt, opt_state, weights, grad, evaluate)
 
 
 def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
@@ -295,29 +229,8 @@ def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
     return loss
 
 
-_NO_EXTRA: dict[str, Any] = {}  # keyword arguments for optimizers that need nothing more
-
-
 def _private(a: np.ndarray) -> np.ndarray:
     """A read-only copy of `a` that nothing else can write."""
     a = a.copy()
     a.flags.writeable = False
     return a
-
-
-def _finite(new_flat: np.ndarray) -> bool:
-    """Whether an update gave finite weights: a finite sum of squares means finite weights,
-    unless the sum itself overflowed (then look closer)."""
-    return math.isfinite(new_flat.dot(new_flat)) or bool(np.isfinite(new_flat).all())
-
-
-def _progress(epochs: int, verbose: bool) -> Any:
-    """A tqdm bar over epochs, or None when quiet."""
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    # disable=None: draw only on a terminal, so logs and CI stay clean
-    # leave=True: one line per run stays on screen, with the last epoch's values
-    return tqdm(total=int(epochs), desc="epochs", unit="epoch", leave=True,
-                disable=True if epochs < 10 else None, file=sys.stderr)

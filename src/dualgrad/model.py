@@ -1,39 +1,41 @@
 """`Model`: layers, a loss and an optimizer, declared and trained with forward-mode gradients.
 
-The model holds its configuration and weights; its gradient engine (`_gradients`) computes the
-loss and its gradient, its trainer (`_training`) runs `fit`; `_model_file` reads its files.
+The model holds its parts and weights, and is split by concern: its configuration in and out
+(`_configuring`), its weights (`_building`, the buffer in `_weights`), what it computes for
+callers (`_predicting`); its gradient engine (`_gradients`) computes the loss and its gradient,
+its trainer (`_training`) runs `fit`, whose report is in `_history`; `_model_file` writes and
+reads its files.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _budget, _data, _model_file, _training_state
-from ._errors import ConfigError, DataError, ShapeError, TrainingWarning
+from ._building import _Building
+from ._configuring import _Configuring
+from ._errors import ConfigError, DataError
 from ._gradients import GradientEngine
-from ._parts import describe, resolve
-from ._toml import read_toml
-from ._training import History, Trainer, checked_callbacks
+from ._history import History, checked_callbacks, warn_if_nothing_learnt
+from ._parts import resolve
+from ._predicting import _Predicting
+from ._training import Trainer
 from ._weights import Weights
 from .callbacks import Callback
 from .layers import Layer
-from .losses import LogLoss, Loss, SoftmaxCrossEntropy
+from .losses import Loss
 from .losses.weighted import SampleWeighted
 from .metrics import Metric
 from .optimizers import Optimizer
 
 __all__ = ["History", "Model"]
 
-_MODEL_KEYS = ("layers", "loss", "optimizer", "metrics", "seed", "input_shape",
-               "memory_budget", "gradient")
 
-
-class Model:
+class Model(_Configuring, _Building, _Predicting):
     """A stack of layers trained on a loss by an optimizer.
 
     The gradient comes from forward mode, where every scalar parameter is a tangent direction,
@@ -148,170 +150,11 @@ class Model:
         """The optimizer's state after the last step (None before training)."""
         return self._trainer.state
 
-    # ---- configuration ------------------------------------------------------------------------
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Model:
-        """Build a model from the dict `get_config` returns (or one written by hand)."""
-        if not isinstance(config, dict):
-            raise ConfigError(f"a model config must be a dict, got {type(config).__name__}")
-        unknown = sorted(set(config) - set(_MODEL_KEYS))
-        if unknown:
-            raise ConfigError(f"a model config has no key {', '.join(map(repr, unknown))}; "
-                              f"its keys are {', '.join(_MODEL_KEYS)}")
-        missing = [k for k in ("layers", "loss", "optimizer") if k not in config]
-        layers = config.get("layers")
-        for key in missing:
-            # in TOML, a key written after a [[layers]] table belongs to that layer
-            holders = [i for i, layer in enumerate(layers, start=1)
-                       if isinstance(layer, dict) and key in layer] \
-                if isinstance(layers, list) else []
-            if holders:
-                raise ConfigError(f"layer {holders[0]} has no option {key!r}; the model's "
-                                  f"{key} goes before the first [[layers]] table (in TOML a "
-                                  "key after a table header belongs to that table)")
-        if missing:
-            raise ConfigError(f"a model config needs {', '.join(map(repr, missing))}")
-        return cls(**config)
-
-    @classmethod
-    def from_toml(cls, path: str | os.PathLike[str]) -> Model:
-        """Build a model from a TOML file holding the `from_config` keys.
-
-        A ``[fit]`` table, read by ``dualgrad train``, is ignored here.
-        """
-        config = read_toml(path)
-        config.pop("fit", None)
-        return cls.from_config(config)
-
-    def get_config(self) -> dict[str, Any]:
-        """Everything needed to rebuild this model untrained: parts, seed, input shape."""
-        config: dict[str, Any] = {
-            "layers": [describe("layer", layer) for layer in self.layers],
-            "loss": describe("loss", self.loss),
-            "optimizer": describe("optimizer", self.optimizer),
-            "seed": self.seed,
-            "memory_budget": self.memory_budget,
-            "gradient": self._gradients.mode,
-        }
-        if self.metrics:
-            config["metrics"] = [describe("metric", m) for m in self.metrics]
-        if self._weights is not None:
-            config["input_shape"] = list(self._weights.input_shape)
-        return config
-
     def __repr__(self) -> str:
         parts = ", ".join(repr(layer) for layer in self.layers)
         return f"Model([{parts}], loss={self.loss!r}, optimizer={self.optimizer!r})"
 
-    # ---- weights ------------------------------------------------------------------------------
-
-    def adapt(self, x: Any) -> None:
-        """Adapt each layer that learns from data (a normalization) to the inputs `x` give
-        it, in order; `fit` does this for layers not adapted yet."""
-        x = _data.as_matrix(x, "x")
-        self._adapt(x, only_new=False)
-
-    def _adapt(self, x: np.ndarray, only_new: bool) -> None:
-        layers = self.layers
-        for i, layer in enumerate(layers):
-            adapt = getattr(layer, "adapt", None)
-            if adapt is None or (only_new and getattr(layer, "adapted", True)):
-                continue
-            inputs = x
-            if i:  # the inputs reaching it: the layers before it, at their current weights
-                self.build(x.shape[1:])
-                weights = self._built_weights()
-                for before, ws in zip(layers[:i], weights.params):
-                    inputs = before(ws, inputs)
-                inputs = np.asarray(inputs)
-            layers[i] = adapt(inputs)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        """Create the weights for samples of shape `input_shape` (done by the first `fit`)."""
-        if isinstance(input_shape, (int, np.integer)):
-            input_shape = (input_shape,)
-        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
-                   for d in input_shape):
-            raise ConfigError(f"input_shape must be positive ints, one per sample axis; got "
-                              f"{tuple(input_shape)!r}")
-        input_shape = tuple(int(d) for d in input_shape)
-        if self._weights is not None:
-            if input_shape != self._weights.input_shape:
-                raise ShapeError(f"this model takes samples of shape "
-                                 f"{self._weights.input_shape}, got {input_shape}")
-            return
-        self._weights = Weights.create(self.layers, input_shape, self._rng)
-
-    @property
-    def built(self) -> bool:
-        return self._weights is not None
-
-    def _built_weights(self) -> Weights:
-        if self._weights is None:
-            raise ConfigError("this model has no weights yet: call fit (or build with the "
-                              "input shape) first, or pass input_shape")
-        return self._weights
-
-    @property
-    def num_params(self) -> int:
-        """The number of scalar parameters."""
-        return self._built_weights().size
-
-    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
-        """A table of the layers, each one's output shape and weight count, and the total;
-        printed by `print_fn` (None: only returned).
-
-        Example:
-            >>> import dualgrad as dg
-            >>> model = dg.Model([{"type": "dense", "units": 2}, {"type": "dense", "units": 1}],
-            ...                  "mse", "adam", seed=0, input_shape=(3,))
-            >>> text = model.summary()
-            layer                              output shape      weights
-            dense(2)                           (2,)                    8
-            dense(1)                           (1,)                    3
-            total                                                     11
-        """
-        weights = self._built_weights()
-        rows = [("layer", "output shape", "weights")]
-        shape = weights.input_shape
-        for layer, cuts in zip(self.layers, weights.layout):
-            shape = layer.output_shape(shape)
-            label = layer.name + (f"({layer.units})" if hasattr(layer, "units") else "")
-            rows.append((label, str(tuple(shape)), str(sum(c.stop - c.start for c, _ in cuts))))
-        rows.append(("total", "", str(weights.size)))
-        text = "\n".join(f"{a:<34} {b:<12} {c:>12}" for a, b, c in rows)
-        if print_fn is not None:
-            print_fn(text)
-        return text
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights, each layer's kernel then its bias."""
-        return [w.copy() for w in self._built_weights().arrays()]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Replace the weights by arrays shaped and ordered as `get_weights` gives them."""
-        built = self._built_weights()
-        built.replace(built.flatten(weights))
-
     # ---- computing ----------------------------------------------------------------------------
-
-    def _data(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Validated float copies of x (N, *input) and y (N, outputs), y as the loss reads it
-        (class labels one-hot for a softmax cross-entropy, say)."""
-        weights = self._weights
-        if weights is not None:
-            return _data.checked(x, y, weights.input_shape, weights.output_shape, self.loss)
-        x = _data.as_matrix(x, "x")
-        return _data.checked(x, y, None, None if y is None else self._output_shape(x.shape[1:]),
-                             self.loss)
-
-    def _output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The per-sample output shape for samples of `input_shape`, from the layers."""
-        shape = input_shape
-        for layer in self.layers:
-            shape = layer.output_shape(shape)
-        return tuple(shape)
 
     def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
         """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
@@ -324,62 +167,6 @@ class Model:
         if np.isnan(flat).any():  # an infinite slope met a zero tangent: see _zeros
             flat = self._gradients.value_and_gradient(weights, x, y, repair=True)[1]
         return weights.arrays(flat)
-
-    def predict(self, x: Any) -> np.ndarray:
-        """The model's outputs for `x`, shape ``(N, *outputs)``."""
-        x, _ = self._data(x)
-        return np.asarray(self._gradients.forward(self._built_weights().params, x))
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """The class probabilities the model's outputs stand for under its loss: the sigmoid
-        output itself, or the sigmoid or softmax of logits; shape ``(N, *outputs)``.
-
-        Example:
-            >>> import numpy as np, dualgrad as dg
-            >>> model = dg.Model([{"type": "dense", "units": 3}], "softmax_cross_entropy",
-            ...                  "adam", seed=0, input_shape=(2,))
-            >>> model.predict_proba(np.zeros((4, 2))).sum(axis=1)
-            array([1., 1., 1., 1.])
-        """
-        return np.asarray(self.loss.probabilities(self.predict(x)))
-
-    def predict_classes(self, x: Any) -> np.ndarray:
-        """The predicted class of each sample, as ints: for one output, whether its probability
-        is at least 0.5; for K outputs, the most probable (argmax)."""
-        proba = self.predict_proba(x)
-        if proba.shape[1:] == (1,):
-            return (proba[:, 0] >= 0.5).astype(np.int64)
-        return np.asarray(np.argmax(proba, axis=-1), dtype=np.int64)
-
-    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any:
-        """The loss on (x, y); with `return_dict`, ``{"loss": ..., metric name: ...}`` with
-        the value of each of the model's metrics too."""
-        x, y_or_none = self._data(x, y)
-        y = _data.require_targets(y_or_none)
-        params = self._built_weights().params
-        loss = float(self._gradients.loss_of(params, x, y))
-        if not return_dict:
-            return loss
-        return {"loss": loss, **self._metric_values(x, y)}
-
-    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Each metric's value on checked data (y as the loss reads it)."""
-        if not self.metrics:
-            return {}
-        outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
-        proba: np.ndarray | None = None
-        values = {}
-        for metric in self.metrics:
-            pred = outputs
-            if metric.reads == "probabilities":
-                if proba is None:
-                    try:
-                        proba = np.asarray(self.loss.probabilities(outputs))
-                    except ConfigError:  # a loss of no classifier (mse): its outputs, then
-                        proba = outputs
-                pred = proba
-            values[metric.name] = float(metric(y, pred))
-        return values
 
     # ---- training -----------------------------------------------------------------------------
 
@@ -445,37 +232,8 @@ class Model:
         history = self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
                                     bool(shuffle), hooks, verbose, weights)
         if weights is None:
-            self._warn_if_nothing_learnt(x, y, history)
+            warn_if_nothing_learnt(self.loss, x, y, history, self.predict_classes)
         return history
-
-    def _warn_if_nothing_learnt(self, x: np.ndarray, y: np.ndarray, history: History) -> None:
-        """Warn when a classifier ends predicting one class for every sample, its loss flat at
-        the class frequencies' own: it learnt nothing from the features."""
-        losses = history.history["loss"]
-        if not isinstance(self.loss, (LogLoss, SoftmaxCrossEntropy)) or y.ndim != 2 \
-                or len(losses) < 3 or np.ptp(losses[-3:]) > 0.01 * abs(losses[-1]):
-            return
-        freq = np.mean(y, axis=0)
-        if y.shape[1] == 1:
-            freq = np.array([freq[0], 1.0 - freq[0]])
-        freq = freq[freq > 0]
-        if freq.size < 2:
-            return
-        chance = float(-np.sum(freq * np.log(freq)))
-        if abs(losses[-1] - chance) > 0.02 * chance:
-            return
-        classes = np.unique(self.predict_classes(x))
-        if classes.size > 1:
-            return
-        spread = np.std(x.reshape(x.shape[0], -1), axis=0)
-        warnings.warn(
-            f"fit ended predicting class {int(classes[0])} for every sample, its training loss "
-            f"flat at {losses[-1]:.4g}, that of predicting the class frequencies "
-            f"({chance:.4g}): the model learnt nothing from the features. Their "
-            f"standard deviations range from {spread.min():.3g} to {spread.max():.3g}; if "
-            "they are unscaled, standardise them (a 'normalization' first layer, or [fit] "
-            "standardize = true), else lower the learning rate or train longer",
-            TrainingWarning, stacklevel=2)
 
     # ---- files --------------------------------------------------------------------------------
 
