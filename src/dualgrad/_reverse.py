@@ -17,8 +17,9 @@ from ._errors import MemoryBudgetError, ShapeError
 from ._linear import LinearMap
 from ._linear import linearize as _linearize
 from ._passes import as_input, leaves, rebuild
+from ._trace import Program, record
 
-__all__ = ["linearize", "reverse_jacobian", "reverse_value_and_grad", "vjp"]
+__all__ = ["gradient_program", "linearize", "reverse_jacobian", "reverse_value_and_grad", "vjp"]
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
@@ -154,3 +155,35 @@ def reverse_jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
             flat[r] = 0.0
         blocks.append([row.reshape((*shape, *s)) for row, s in zip(rows, in_shapes)])
     return out, blocks
+
+
+def gradient_program(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                     nums: tuple[int, ...]) -> Program:
+    """f's reverse pass, recorded: a program from the arguments `nums` to f's gradient in them
+    (forward equations and transposed ones), which `Program.differentiate` runs on dual
+    numbers: forward over reverse.
+
+    Raises:
+        TracingError: f's Python reads its values (the program could not be replayed).
+        NotTransposableError: a rule reverse mode cannot transpose.
+    """
+    xs = [_plain(args[i], f"argument {i}") for i in nums]
+
+    def gradient(*chosen: Any) -> list[Any]:
+        full = list(args)
+        for i, x in zip(nums, chosen):
+            full[i] = x
+
+        def of_chosen(*inner: Any) -> Any:
+            for i, x in zip(nums, inner):
+                full[i] = x
+            return f(*full, **kwargs)
+
+        value, lin = _linearize(of_chosen, list(chosen), new_tag())
+        if math.prod(np.shape(value)) != 1:
+            raise ShapeError(f"hessian needs a function with a scalar output, got shape "
+                             f"{np.shape(value)}")
+        return list(lin.transposing_only().transpose(np.ones(np.shape(value))))
+
+    program, _ = record(gradient, xs)
+    return program

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from . import _seams
+from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
+from ._nests import Nested
 from ._tracer import Tracer, _Trace
 
 __all__ = ["Program", "Tracer", "TracingError", "record", "recording"]
@@ -88,6 +90,20 @@ class Program:
         final = set(self._outputs)
         self.buffer_bytes = 0
         code = []
+        # the same equations by what computed them (a primitive, a NumPy function), for
+        # `differentiate`
+        ops = [(trace.ops.get(out, fn), fn, ins, params, out)
+               for fn, ins, params, out in live if not (fold and fixed[out])]
+        # the slots each equation reads for the last time, dropped after it (dual numbers
+        # carry n directions each: keeping every one to the end would hold them all at once)
+        last: dict[int, int] = {}
+        for k, (_, _, ins, _, _) in enumerate(ops):
+            for i in ins:
+                last[i] = k
+        keep = set(self._outputs) | {i for i in range(len(values)) if env[i] is not None}
+        self._ops = [(op, fn, _getter(ins), params, out,
+                      tuple(i for i in set(ins) if last[i] == k and i not in keep))
+                     for k, (op, fn, ins, params, out) in enumerate(ops)]
         for fn, ins, params, out in live:
             if fold and fixed[out]:
                 continue
@@ -122,6 +138,20 @@ class Program:
         return [o.copy() if type(o) is np.ndarray and o.base is not None else o
                 for o in (env[i] for i in self._outputs)]
 
+    def differentiate(self, *inputs: Any) -> list[Any]:
+        """`replay` on inputs that may be dual numbers (Variables): each equation runs as the
+        primitive or NumPy function that computed it, so that its rules carry the inputs'
+        tangents (a recorded gradient, differentiated again: forward over reverse)."""
+        self.check([_primal(x) for x in inputs])
+        env = self._env.copy()
+        for slot, x in zip(self._inputs, inputs):
+            env[slot] = x
+        for op, fn, get, params, out, dead in self._ops:
+            env[out] = _differentiable(op, fn)(*get(env), **params)
+            for i in dead:
+                env[i] = None
+        return [env[i] for i in self._outputs]
+
     def check(self, inputs: Sequence[Any]) -> None:
         """Raise `ShapeError` unless `inputs` can replace the recorded ones."""
         if len(inputs) != len(self._inputs):
@@ -136,6 +166,31 @@ class Program:
             if given[slot] is not x:
                 raise ShapeError("a fixed input of the program is not the array it was "
                                  "recorded with; record it again for new data")
+
+
+def _primal(x: Any) -> Any:
+    return x.primal() if isinstance(x, Variable) else x
+
+
+# ndarray's methods, as the NumPy functions that take a Variable too
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.ndarray.sum: np.sum, np.ndarray.mean: np.mean, np.ndarray.max: np.max,
+    np.ndarray.min: np.min, np.ndarray.prod: np.prod, np.ndarray.reshape: np.reshape,
+    np.ndarray.ravel: np.ravel, np.ndarray.dot: np.dot, np.ndarray.transpose: np.transpose,
+    np.ndarray.copy: np.copy,
+}
+
+
+def _differentiable(op: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What to call for an equation on dual numbers: its primitive, or the NumPy function."""
+    if op is np.ndarray.astype:
+        return lambda a, dtype, **kw: a.astype(dtype)
+    if isinstance(op, Primitive):
+        return op
+    if type(fn) is Nested:
+        return fn
+    chosen: Callable[..., Any] = _FUNCTIONS.get(op, op)
+    return chosen
 
 
 # results of at least this many bytes get a buffer of their own (see Program)

@@ -253,8 +253,11 @@ _METHODS: dict[Callable[..., Any], Callable[..., Any]] = {
 
 def _matmul_of(a: Any, b: Any) -> Callable[..., Any]:
     """np.matmul, or ndarray.dot where that is the same product (a matrix times a matrix or
-    a vector): the matmul ufunc's dispatch costs 1 us against 0.35 us on small arrays."""
-    va, vb = (x.value if type(x) is Tracer else x for x in (a, b))
+    a vector): the matmul ufunc's dispatch costs 1 us against 0.35 us on small arrays. The
+    values are those the innermost recording computes with (an enclosing recording's array
+    stays an array of that recording)."""
+    trace = _innermost([x for x in (a, b) if type(x) is Tracer])
+    va, vb = (x.value if type(x) is Tracer and x._trace is trace else x for x in (a, b))
     if type(va) is np.ndarray and type(vb) is np.ndarray and va.ndim == 2 and 1 <= vb.ndim <= 2:
         return np.ndarray.dot
     return np.matmul

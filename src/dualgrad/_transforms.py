@@ -18,9 +18,15 @@ import numpy as np
 from . import _budget, _zeros
 from . import primitives as p
 from ._core import Variable, new_tag
-from ._errors import ConfigError, DualgradTypeError, ShapeError
+from ._errors import (
+    ConfigError,
+    DualgradTypeError,
+    NotTransposableError,
+    ShapeError,
+    TracingError,
+)
 from ._passes import as_input, forward, itemsize, leaves, rebuild, split
-from ._reverse import reverse_jacobian, reverse_value_and_grad
+from ._reverse import gradient_program, reverse_jacobian, reverse_value_and_grad
 
 __all__ = ["derivative", "grad", "hessian", "jacobian", "jvp", "value_and_grad"]
 
@@ -287,8 +293,16 @@ def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-            memory_budget: int | None = None) -> Callable[..., Any]:
-    """The Hessian of a scalar `f`, shaped ``x.shape + x.shape``: forward over forward.
+            memory_budget: int | None = None, mode: str = "auto") -> Callable[..., Any]:
+    """The Hessian of a scalar `f`, shaped ``x.shape + x.shape``: forward over reverse.
+
+    f's reverse pass (its gradient) is recorded once as a program, and forward mode pushes the
+    n directions of x through that program: n passes of the gradient's cost, where forward over
+    forward pays n x n tangents through f. ``mode="forward"`` asks for forward over forward,
+    which "auto" (the default) also takes inside another differentiation, for a function whose
+    Python reads its values (its program could not be replayed) or whose rules reverse mode
+    cannot transpose, and where forward over reverse gives NaN that forward mode's zero
+    tangents avoid. ``mode="reverse"`` insists on forward over reverse.
 
     A tuple `argnums` gives a tuple of tuples: block ``[i][j]`` holds the second derivatives
     in arguments ``argnums[i]`` and ``argnums[j]``, shaped ``xi.shape + xj.shape``.
@@ -305,17 +319,39 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
     budget = _budget_of(memory_budget)
     name = getattr(f, "__name__", "f")
+    mode = _mode(mode)
 
     @functools.wraps(f)
     def hessian_f(*args: Any, **kwargs: Any) -> Any:
-        chosen = [as_input(args[i], f"argument {i}") for i in _argnums(argnums, len(args))]
+        nums = _argnums(argnums, len(args))
+        chosen = [as_input(args[i], f"argument {i}") for i in nums]
         n = sum(math.prod(a.shape) for a in chosen)
         answer = n * n * max(itemsize(a) for a in chosen)
         limit = _budget.resolve(budget)
-        # the inner gradients share what the answer leaves, or at the least hold their own
-        # answer (a row of the Hessian for each outer direction) and passes of one direction
-        inner = grad(f, argnums, memory_budget=max(limit - answer, answer // max(n, 1), 1))
-        return _jacobian(inner, args, kwargs, argnums, None, limit, f"hessian of {name}",
+        # refused before f runs, whichever way it is computed
+        _budget.refuse_larger(f"hessian of {name}", n * n, answer, limit, _HESSIAN_ADVICE)
+        if mode != "forward" and not any(isinstance(a, Variable) for a in args):
+            try:
+                program = gradient_program(f, args, kwargs, nums)
+            except (TracingError, NotTransposableError, NotImplementedError):
+                if mode == "reverse":
+                    raise
+            else:
+                def inner(*full: Any, **_: Any) -> Any:
+                    blocks = program.differentiate(*[full[i] for i in nums])
+                    return blocks[0] if isinstance(argnums, (int, np.integer)) \
+                        else tuple(blocks)
+
+                hess = _jacobian(inner, args, kwargs, argnums, None, limit,
+                                 f"hessian of {name}", _HESSIAN_ADVICE, outputs=n, spread=2)
+                if mode == "reverse" or all(np.isfinite(h).all() for h in leaves(hess)):
+                    return hess
+        # forward over forward: the inner gradients share what the answer leaves, or at the
+        # least hold their own answer (a row of the Hessian for each outer direction) and
+        # passes of one direction
+        inner_grad = grad(f, argnums, memory_budget=max(limit - answer, answer // max(n, 1), 1),
+                          mode="forward")
+        return _jacobian(inner_grad, args, kwargs, argnums, None, limit, f"hessian of {name}",
                          _HESSIAN_ADVICE, outputs=n, spread=2)
 
     return hessian_f

@@ -140,12 +140,24 @@ def _getitem(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
 
 def _scatter(c: Any, shape: tuple[int, ...], index: Any) -> Any:
     """Zeros of `shape` with `c` added at `index`: the transpose of picking `index`."""
+    if type(c) is not np.ndarray:  # a dual number (a gradient differentiated again)
+        return _by_selection(c, shape, index)
     z = np.zeros(shape, dtype=c.dtype)
     if _basic(index):
         z[index] = c  # basic indices pick each element once
     else:
         np.add.at(z, index, c)  # repeated indices add up
     return z
+
+
+def _by_selection(c: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """`_scatter` written as a product with the 0/1 matrix that picks `index`, so that it works
+    on dual numbers: S[i, j] = 1 where flat position i of the array is entry j of x[index]."""
+    size = int(np.prod(shape))
+    positions = np.arange(size).reshape(shape)[index].reshape(-1)
+    picks = np.zeros((size, positions.size))
+    picks[positions, np.arange(positions.size)] = 1.0
+    return np.reshape(picks @ np.reshape(c, -1), shape)
 
 
 def _where(c: Any, args: list[Any], linear: list[int], shapes: list[Any],
