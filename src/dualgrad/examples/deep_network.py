@@ -11,10 +11,7 @@ from typing import Any
 
 import dualgrad as dg
 
-if __package__:
-    from . import _common
-else:  # run as a script: python examples/deep_network.py
-    import _common  # type: ignore[no-redef]
+from . import _common
 
 CONFIG = {
     "layers": [{"type": "dense", "units": 2},

@@ -9,10 +9,7 @@ import numpy as np
 
 import dualgrad as dg
 
-if __package__:
-    from . import _common
-else:  # run as a script: python examples/logistic_regression.py
-    import _common  # type: ignore[no-redef]
+from . import _common
 
 CONFIG = {
     "layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
