@@ -1,4 +1,4 @@
-"""The blog's three experiments in examples/, run through dualgrad.
+"""The examples in dualgrad.examples, which examples/ and `dualgrad demo` run.
 
 They must reach the blog's numbers: the fitted line within 0.01 of y = 3x - 2, a logistic fit
 better than the true line on its own sample, and a 2-2-1 network whose loss falls.
@@ -6,7 +6,9 @@ better than the true line on its own sample, and a 2-2-1 network whose loss fall
 
 from __future__ import annotations
 
+import ast
 import itertools
+import pkgutil
 import re
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dualgrad import examples
 from dualgrad.examples import _common, deep_network, linear_regression, logistic_regression
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,19 +120,41 @@ def test_examples_save_two_pngs_with_matplotlib(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "_common.py", "deep_network.py",
-                                  "linear_regression.py", "logistic_regression.py"])
-def test_installed_examples_are_the_repository_files(name):
-    """dualgrad.examples is the examples/ folder: the installed files are those in the repo."""
-    installed = Path(_common.__file__).with_name(name)
-    assert installed.read_bytes() == (ROOT / "examples" / name).read_bytes()
+EXAMPLE_MODULES = sorted(info.name for info in pkgutil.iter_modules(examples.__path__)
+                         if not info.name.startswith("_"))
 
 
-def test_an_example_runs_as_a_script(tmp_path):
-    """python examples/deep_network.py runs on its own, printing the loss table and no
-    warnings."""
-    script = ROOT / "examples" / "deep_network.py"
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+def test_each_example_has_a_script_in_the_examples_folder():
+    """examples/ holds one script per module of dualgrad.examples, and no other script."""
+    scripts = sorted(path.stem for path in (ROOT / "examples").glob("*.py"))
+    assert scripts == EXAMPLE_MODULES
+    assert EXAMPLE_MODULES == ["breast_cancer", "deep_network", "digits", "linear_regression",
+                               "logistic_regression"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_MODULES)
+def test_an_examples_script_runs_the_installed_module(name):
+    """examples/NAME.py imports `main` from dualgrad.examples.NAME and calls it when run, and
+    the folder's README names it."""
+    tree = ast.parse((ROOT / "examples" / f"{name}.py").read_text(encoding="utf-8"))
+    imports = [(node.module, [alias.name for alias in node.names]) for node in tree.body
+               if isinstance(node, ast.ImportFrom)]
+    assert imports == [(f"dualgrad.examples.{name}", ["main"])]
+    calls = [node.func.id for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+    assert calls == ["main"]
+    assert f"`{name}.py`" in (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", [["examples/deep_network.py"],
+                                     ["-m", "dualgrad.examples.deep_network"]],
+                         ids=["script", "module"])
+def test_an_example_runs_on_its_own(tmp_path, command):
+    """python examples/deep_network.py, and python -m dualgrad.examples.deep_network from any
+    folder, run the example, printing the loss table and no warnings."""
+    if command[0].endswith(".py"):
+        command = [str(ROOT / command[0])]
+    done = subprocess.run([sys.executable, *command], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
