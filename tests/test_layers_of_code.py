@@ -34,6 +34,7 @@ TABLE = {
     "_apply": "core",
     "_primitive": "core",
     "_core": "core",
+    "_executors": "core",
     # primitives: each primitive beside its rule
     "primitives": "primitives",
     "primitives._numpy": "primitives",
