@@ -215,3 +215,116 @@ def test_a_killed_pool_worker_is_a_clear_error():
         f = functools.partial(exits_on_workers, os.getpid())
         with pytest.raises(dg.ExecutorError, match=r"chunk \d.*BrokenProcessPool.*died"):
             dg.jacobian(f, mode="forward", executor=executor)(X)
+
+
+# ---- the Model on a process pool -------------------------------------------------------------
+
+
+def test_model_gradient_and_evaluate_on_a_process_pool_equal_serial(pool):
+    """Model.gradient and evaluate (loss, accuracy, auc) over shards equal the serial ones."""
+    model = classifier(input_shape=(3,))
+    for a, b in zip(model.gradient(DATA_X, DATA_Y, executor=pool, shards=3),
+                    model.gradient(DATA_X, DATA_Y)):
+        close(a, b)
+    sharded = model.evaluate(DATA_X, DATA_Y, return_dict=True, executor=pool)
+    serial = model.evaluate(DATA_X, DATA_Y, return_dict=True)
+    assert sharded.keys() == serial.keys()
+    for key in serial:
+        close(sharded[key], serial[key])
+
+
+def test_three_epochs_of_fit_on_a_process_pool_equal_serial(pool):
+    """fit with executor= (shuffled mini-batches, sample weights) ends where serial fit ends."""
+    weights = np.linspace(0.5, 2.0, len(DATA_X))
+    runs = []
+    for executor in (None, pool):
+        model = classifier()
+        history = model.fit(DATA_X, DATA_Y, epochs=3, batch_size=16, verbose=False,
+                            sample_weight=weights, executor=executor, shards=2)
+        runs.append((history.history, model.get_weights()))
+    (h1, w1), (h2, w2) = runs
+    for key in h1:
+        close(h2[key], h1[key])
+    for a, b in zip(w2, w1):
+        close(a, b)
+
+
+def test_fit_refuses_what_shards_cannot_reproduce(pool):
+    """A dropout layer or a forward-gradient optimizer cannot be sharded exactly: ConfigError
+    before any step, the weights untouched."""
+    model = classifier({"type": "dropout", "rate": 0.2}, input_shape=(3,))
+    before = model.get_weights()
+    with pytest.raises(dg.ConfigError, match="shards"):
+        model.fit(DATA_X, DATA_Y, epochs=1, verbose=False, executor=pool)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(dg.ConfigError, match="random directions"):
+        classifier(optimizer="fgd").fit(DATA_X, DATA_Y, verbose=False, executor=pool)
+    with pytest.raises(dg.ConfigError, match="shards"):
+        model.gradient(DATA_X, DATA_Y, executor=pool, shards=0)
+
+
+def test_a_pool_worker_killed_mid_step_leaves_the_weights_unchanged(clean_local):
+    """A worker dying during a step of fit: ExecutorError naming the shard, weights as before."""
+    register_exit_layer()
+    with _spawned_pool(initializer=register_exit_layer) as executor:
+        model = classifier({"type": "exit_in_worker", "parent": os.getpid()}, input_shape=(3,))
+        before = model.get_weights()
+        with pytest.raises(dg.ExecutorError, match=r"shard \d \(samples.*died"):
+            model.fit(DATA_X, DATA_Y, epochs=2, verbose=False, executor=executor)
+        for a, b in zip(model.get_weights(), before):
+            np.testing.assert_array_equal(a, b)
+
+
+# ---- on a Dask cluster ----------------------------------------------------------------------
+
+
+def test_jacobians_and_grads_on_dask_equal_serial(dask_executor):
+    """Forward and reverse Jacobians and a gradient on a Dask cluster equal the serial ones;
+    Dask ships a lambda (cloudpickle)."""
+    close(dg.jacobian(layers, mode="forward", executor=dask_executor)(X),
+          dg.jacobian(layers, mode="forward")(X))
+    close(dg.jacobian(layers, mode="reverse", executor=dask_executor)(X),
+          dg.jacobian(layers, mode="reverse")(X))
+    close(dg.grad(energy, mode="forward", executor=dask_executor)(X), dg.grad(energy)(X))
+    close(dg.jacobian(lambda x: dg.sin(x) * x, executor=dask_executor)(X),
+          dg.jacobian(lambda x: dg.sin(x) * x)(X))
+
+
+def test_model_gradient_and_three_epochs_of_fit_on_dask_equal_serial(dask_executor):
+    """Model.gradient and 3 epochs of fit on a Dask cluster (weights scattered once per step)
+    equal the serial ones."""
+    model = classifier(input_shape=(3,))
+    for a, b in zip(model.gradient(DATA_X, DATA_Y, executor=dask_executor),
+                    model.gradient(DATA_X, DATA_Y)):
+        close(a, b)
+    serial, sharded = classifier(), classifier()
+    h1 = serial.fit(DATA_X, DATA_Y, epochs=3, batch_size=20, verbose=False)
+    h2 = sharded.fit(DATA_X, DATA_Y, epochs=3, batch_size=20, verbose=False,
+                     executor=dask_executor)
+    close(h2.history["loss"], h1.history["loss"])
+    for a, b in zip(sharded.get_weights(), serial.get_weights()):
+        close(a, b)
+
+
+def test_a_part_dask_workers_cannot_resolve_is_a_clear_error(dask_executor, clean_local):
+    """A layer registered in this process only is unknown to the workers: ExecutorError
+    naming the shard and saying to install the same plugins there."""
+    register_exit_layer()
+    model = classifier({"type": "exit_in_worker", "parent": os.getpid()}, input_shape=(3,))
+    with pytest.raises(dg.ExecutorError, match=r"shard \d.*exit_in_worker.*plugin"):
+        model.gradient(DATA_X, DATA_Y, executor=dask_executor)
+
+
+def test_a_dask_worker_killed_mid_step_leaves_the_weights_unchanged(dask_executor,
+                                                                   clean_local):
+    """A Dask worker dying during a step of fit: ExecutorError naming the shard and the
+    cause (KilledWorker), the weights as before."""
+    register_exit_layer()
+    dask_executor._client.run(register_exit_layer)
+    model = classifier({"type": "exit_in_worker", "parent": os.getpid()}, input_shape=(3,))
+    before = model.get_weights()
+    with pytest.raises(dg.ExecutorError, match=r"shard \d.*KilledWorker"):
+        model.fit(DATA_X, DATA_Y, epochs=2, verbose=False, executor=dask_executor)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

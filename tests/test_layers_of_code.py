@@ -105,6 +105,7 @@ TABLE = {
     "_gradients": "nn",
     "_training": "nn",
     "_training_state": "nn",
+    "_sharding": "nn",
     "_model_file": "nn",
     "model": "nn",
     "sklearn": "nn",

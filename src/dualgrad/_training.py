@@ -83,6 +83,7 @@ class Trainer:
         self.state: Any = None
         self._state_for: Optimizer | None = None  # the optimizer whose state that is
         self.fixed = False  # whether the batches are the fit's private, unchanging copies
+        self.sharded: Any = None  # computes the gradients on an executor, when fit has one
 
     def state_of(self, opt: Optimizer) -> Any:
         """The state of `opt` after the last step, or None if it has taken none."""
@@ -99,10 +100,12 @@ class Trainer:
     def fit(self, model: _Trained, weights: Weights, x: np.ndarray, y: np.ndarray,
             val: tuple[np.ndarray, np.ndarray] | None, epochs: int, size: int, shuffle: bool,
             hooks: Sequence[Callback], verbose: bool,
-            sample_weights: np.ndarray | None = None) -> History:
+            sample_weights: np.ndarray | None = None, sharded: Any = None) -> History:
         """`Model.fit` on checked data: `epochs` passes in batches of `size`, each sample's
-        loss weighed by `sample_weights` if given."""
+        loss weighed by `sample_weights` if given; each step's gradient from `sharded` (a
+        `_sharding.Sharded`, on an executor) if given."""
         self._optimizer_state(model.optimizer, weights)
+        self.sharded = sharded
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
         batches = None
@@ -173,6 +176,7 @@ class Trainer:
                     if model.stop_training:
                         break
         finally:
+            self.sharded = None
             if isinstance(self.engine.loss, SampleWeighted):
                 self.engine.loss = self.engine.loss.loss
             if bar is not None:
@@ -206,7 +210,7 @@ class Trainer:
 
     def _step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
         opt_state = self._optimizer_state(opt, weights)
-        engine = self.engine
+        engine = self.sharded or self.engine
         if opt.gradient_estimate == "forward":
             value, grad = engine.forward_gradient(weights, x, y, self.rng)
         else:
@@ -265,7 +269,7 @@ class Trainer:
         """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
         gradient at any weights, given and returned in the form the optimizer works in."""
         flat_form = opt.flat_weights
-        engine = self.engine
+        engine = self.sharded or self.engine
 
         def loss_and_grad(params: Sequence[np.ndarray]) -> tuple[float, list[Any]]:
             if flat_form:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _budget, _data, _model_file, _training_state
+from . import _budget, _data, _model_file, _sharding, _training_state
 from ._errors import ConfigError, DataError, ShapeError, TrainingWarning
 from ._gradients import GradientEngine
 from ._parts import describe, resolve
@@ -313,12 +313,22 @@ class Model:
             shape = layer.output_shape(shape)
         return tuple(shape)
 
-    def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
-        """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
+    def gradient(self, x: Any, y: Any, *, executor: Any = None, shards: int | None = None,
+                 timeout: float | None = None) -> list[np.ndarray]:
+        """d loss / d weights on (x, y), as arrays shaped like `get_weights`.
+
+        With an `executor` (a `concurrent.futures.Executor`: a ProcessPoolExecutor, or a Dask
+        client's ``get_executor()``), the samples are cut into `shards` (None: one per worker),
+        one task each, and the shards' gradients summed, weighed by their sizes; `timeout`
+        bounds the wait (seconds). A failed task raises `ExecutorError`.
+        """
         x, y_or_none = self._data(x, y)
         self.build(x.shape[1:])
         y = _data.require_targets(y_or_none)
         weights = self._built_weights()
+        if executor is not None:
+            return weights.arrays(_sharding.gradient(self, weights, x, y, executor, shards,
+                                                     timeout))
         with np.errstate(invalid="ignore"):  # a NaN is looked for below, and reported there
             flat = self._gradients.value_and_gradient(weights, x, y)[1]
         if np.isnan(flat).any():  # an infinite slope met a zero tangent: see _zeros
@@ -351,22 +361,32 @@ class Model:
             return (proba[:, 0] >= 0.5).astype(np.int64)
         return np.asarray(np.argmax(proba, axis=-1), dtype=np.int64)
 
-    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False, *, executor: Any = None,
+                 shards: int | None = None, timeout: float | None = None) -> Any:
         """The loss on (x, y); with `return_dict`, ``{"loss": ..., metric name: ...}`` with
-        the value of each of the model's metrics too."""
+        the value of each of the model's metrics too. With an `executor` (see `gradient`),
+        the shards' losses are weighed by their sizes, and the metrics computed here from
+        the outputs the shards return."""
         x, y_or_none = self._data(x, y)
         y = _data.require_targets(y_or_none)
-        params = self._built_weights().params
-        loss = float(self._gradients.loss_of(params, x, y))
+        outputs = None
+        if executor is not None:
+            loss, outputs = _sharding.evaluate(self, self._built_weights(), x, y, executor,
+                                               shards, timeout)
+        else:
+            loss = float(self._gradients.loss_of(self._built_weights().params, x, y))
         if not return_dict:
             return loss
-        return {"loss": loss, **self._metric_values(x, y)}
+        return {"loss": loss, **self._metric_values(x, y, outputs)}
 
-    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Each metric's value on checked data (y as the loss reads it)."""
+    def _metric_values(self, x: np.ndarray, y: np.ndarray,
+                       outputs: np.ndarray | None = None) -> dict[str, float]:
+        """Each metric's value on checked data (y as the loss reads it), from the model's
+        `outputs` for x when given."""
         if not self.metrics:
             return {}
-        outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
+        if outputs is None:
+            outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
         proba: np.ndarray | None = None
         values = {}
         for metric in self.metrics:
@@ -387,7 +407,8 @@ class Model:
             shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]] = (),
             verbose: bool = True, validation_split: float = 0.0,
-            sample_weight: Any = None, class_weight: dict[Any, float] | None = None
+            sample_weight: Any = None, class_weight: dict[Any, float] | None = None,
+            *, executor: Any = None, shards: int | None = None, timeout: float | None = None
             ) -> History:
         """Train for `epochs` passes over (x, y) in mini-batches of `batch_size` (None: all).
 
@@ -397,6 +418,10 @@ class Model:
             sample_weight: one weight >= 0 per sample: the loss is ``mean(w * loss_i)``.
             class_weight: ``{class: weight}``, multiplying the weight of each sample of that
                 class (a label, or the argmax of a one-hot row); classes not named weigh 1.
+            executor: run each step's gradient data-parallel on it (see `gradient`): each batch
+                cut into `shards`, the weights sent once per step; a failed step raises
+                `ExecutorError` and leaves the weights as they were before it. The metrics
+                and validation are computed here.
 
         Every check on the arguments and the data runs before the first step, so a bad call
         leaves the model as it was. If the loss turns NaN or infinite, training stops with
@@ -437,13 +462,15 @@ class Model:
         if val is not None:
             reported += [f"val_{name}" for name in reported]
         hooks = checked_callbacks(callbacks, reported)
+        sharded = None if executor is None else _sharding.Sharded(self, executor, shards,
+                                                                   timeout, training=True)
         # y was checked against the output shape before building, so a bad call leaves an
         # unbuilt model unbuilt
         self._adapt(x, only_new=True)
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
         history = self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
-                                    bool(shuffle), hooks, verbose, weights)
+                                    bool(shuffle), hooks, verbose, weights, sharded)
         if weights is None:
             self._warn_if_nothing_learnt(x, y, history)
         return history
