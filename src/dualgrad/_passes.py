@@ -191,10 +191,11 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ranges = [(start, min(start + step, total)) for start in range(0, max(total, 1), step)]
     task = (f, args, kwargs, argnums, sizes)
     if executor is None:
-        passes: Any = (one_pass(*task, start, stop, repair, budget) for start, stop in ranges)
+        passes: Any = (one_pass(task, start, stop, repair, budget) for start, stop in ranges)
     else:
+        sent = _executors.send_once(executor, task)  # f and its arguments, once per call
         passes = _executors.run(
-            executor, one_pass, [(*task, start, stop, repair, budget) for start, stop in ranges],
+            executor, one_pass, [(sent, start, stop, repair, budget) for start, stop in ranges],
             [f"chunk {k} (directions {start}..{stop} of {total})"
              for k, (start, stop) in enumerate(ranges)], what, timeout)
     for (start, stop), (result, parts, tangents) in zip(ranges, passes):
@@ -208,11 +209,12 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     return out, values, [g.answer(chosen) for g in gathered], chosen
 
 
-def one_pass(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-             argnums: tuple[int, ...], sizes: list[int], start: int, stop: int, repair: bool,
-             budget: int) -> tuple[Any, list[Any], list[Any]]:
+def one_pass(task: tuple[Any, ...], start: int, stop: int, repair: bool, budget: int
+             ) -> tuple[Any, list[Any], list[Any]]:
     """f with the directions start..stop seeded: its output (the pass's tangents dropped), the
-    value and the tangents of each of its arrays. A task of `forward` on an executor."""
+    value and the tangents of each of its arrays. `task` is ``(f, args, kwargs, argnums,
+    sizes)``. A task of `forward` on an executor."""
+    f, args, kwargs, argnums, sizes = task
 
     def run(tag: int) -> tuple[Any, list[tuple[Any, Any]]]:
         call = list(args)

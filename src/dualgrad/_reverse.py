@@ -163,8 +163,9 @@ def reverse_jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
     else:
         step = max(1, -(-total // _executors.workers(executor)))
         ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
+        sent = _executors.send_once(executor, (f, args, kwargs, nums))
         chunks = _executors.run(
-            executor, reverse_rows, [(f, args, kwargs, nums, a, b) for a, b in ranges],
+            executor, reverse_rows, [(sent, a, b) for a, b in ranges],
             [f"chunk {k} (cotangent rows {a}..{b} of {total})" for k, (a, b) in
              enumerate(ranges)], what, timeout)
         rows = [np.concatenate([c[k] for c in chunks]) if len(chunks) != 1 else chunks[0][k]
@@ -197,8 +198,7 @@ def cotangent_rows(lin: LinearMap, start: int, stop: int) -> list[np.ndarray]:
     return rows
 
 
-def reverse_rows(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                 nums: tuple[int, ...], start: int, stop: int) -> list[np.ndarray]:
-    """Rows start..stop of f's Jacobian, f's linear map recorded afresh: a task of
-    `reverse_jacobian` on an executor."""
-    return cotangent_rows(_linear_map(f, args, kwargs, nums)[1], start, stop)
+def reverse_rows(task: tuple[Any, ...], start: int, stop: int) -> list[np.ndarray]:
+    """Rows start..stop of the Jacobian of f, ``task = (f, args, kwargs, nums)``, its linear
+    map recorded afresh: a task of `reverse_jacobian` on an executor."""
+    return cotangent_rows(_linear_map(*task)[1], start, stop)
