@@ -34,6 +34,7 @@ TABLE = {
     "_apply": "core",
     "_primitive": "core",
     "_core": "core",
+    "_executors": "core",
     # primitives: each primitive beside its rule
     "primitives": "primitives",
     "primitives._numpy": "primitives",
@@ -67,6 +68,7 @@ TABLE = {
     "_transforms": "transforms",
     "_passes": "transforms",
     "_reverse": "transforms",
+    "_higher": "transforms",
     "_custom": "transforms",
     "testing": "transforms",
     # registry: pluggy, the kinds declared to it, and the primitive kind
@@ -110,6 +112,7 @@ TABLE = {
     "_training": "nn",
     "_training_state": "nn",
     "_archive": "nn",
+    "_sharding": "nn",
     "_model_file": "nn",
     "model": "nn",
     "sklearn": "nn",

@@ -440,7 +440,8 @@ def test_unsupported_numpy_function_raises_not_implemented(call: Callable[[Any],
 
 
 @pytest.mark.parametrize("module", ["dualgrad._variable", "dualgrad._primitive",
-                                    "dualgrad._transforms", "dualgrad._lookup"])
+                                    "dualgrad._transforms", "dualgrad._higher", "dualgrad._reverse",
+                                    "dualgrad._trace", "dualgrad._lookup"])
 def test_docstring_examples_run(module: str) -> None:
     """The runnable examples in the core modules' docstrings give what they show."""
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

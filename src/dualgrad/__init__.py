@@ -18,6 +18,7 @@ from ._errors import (
     DataError,
     DualgradError,
     DualgradTypeError,
+    ExecutorError,
     LinAlgError,
     MemoryBudgetError,
     ModelFileError,
@@ -30,6 +31,7 @@ from ._errors import (
     TrainingWarning,
     UnknownNameError,
 )
+from ._higher import derivative, hessian
 from ._lookup import (
     layer,
     loss,
@@ -41,7 +43,7 @@ from ._lookup import (
     schedule,
 )
 from ._reverse import linearize, vjp
-from ._transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad
+from ._transforms import grad, jacobian, jvp, value_and_grad
 from .hookspecs import hookimpl
 from .layers import Dense, Dropout, Layer
 from .losses import LogLoss, Loss, MeanSquaredError, SoftmaxCrossEntropy
@@ -123,6 +125,7 @@ __all__ = [
     "Dropout",
     "DualgradError",
     "DualgradTypeError",
+    "ExecutorError",
     "History",
     "Layer",
     "LinAlgError",

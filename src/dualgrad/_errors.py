@@ -73,6 +73,11 @@ class NotTransposableError(DualgradTypeError):
     operation with no transpose): the message names the primitive and the operation."""
 
 
+class ExecutorError(DualgradError, RuntimeError):
+    """A task sent to an executor (``executor=``) failed: an exception in the function, a
+    worker process that died, a timeout. The message names the chunk or shard and the cause."""
+
+
 class NonFiniteLossError(DualgradError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 

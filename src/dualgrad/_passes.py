@@ -6,20 +6,20 @@ on it.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import _budget, _core, _zeros
+from . import _budget, _core, _executors, _zeros
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError
 from ._tree import leaves, rebuild
 
-__all__ = ["as_input", "chunk", "forward", "itemsize", "leaves", "rebuild", "split"]
+__all__ = ["as_input", "chunk", "constant", "forward", "itemsize", "leaves", "one_pass", "rebuild",
+           "split"]
 
 
 def as_input(x: Any, what: str) -> Any:
@@ -120,7 +120,8 @@ class _Gathered:
 def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
              argnums: tuple[int, ...], chunk_size: int | None, budget: int, what: str,
              advice: str, check: Callable[[Any, list[Any]], None] | None = None,
-             outputs: int | None = None, spread: int = 1
+             outputs: int | None = None, spread: int = 1, executor: Any = None,
+             timeout: float | None = None
              ) -> tuple[Any, list[Any], list[list[Any]], list[Any]]:
     """Run `f` with every scalar of the chosen arguments seeded, some directions per pass.
 
@@ -132,6 +133,10 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     a huge answer is refused before any tangent is computed. `check` sees f's first output.
     `spread` counts the copies of each direction f holds at once: 2 when f differentiates
     again (a Hessian's inner gradients carry their own directions beside each outer one).
+
+    With an `executor` (see `_executors`), each pass is one task on it, and the directions are
+    cut into at least as many passes as it has workers; f then always runs once here first,
+    as a constant, so that a huge answer is refused before any task is sent.
 
     Returns f's output (of its first pass), the value of each of its arrays (`leaves` order),
     for each of them its derivative blocks, one per chosen argument shaped
@@ -152,17 +157,23 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
         _budget.refuse_larger(what, outputs * total, nbytes, budget, advice)
         return outputs
 
+    if executor is not None:
+        if any(isinstance(a, Variable) for a in args):
+            raise ConfigError(f"{what}: executor= cannot be used inside another "
+                              "differentiation (an argument carries its tangents); give the "
+                              "executor to the outermost transformation")
+        _executors.check_picklable((f, kwargs, [a for i, a in enumerate(args)
+                                                if i not in argnums]), what, executor)
     if chunk_size is not None:
         step = chunk(chunk_size, total)
+        if executor is not None and outputs is None and total:
+            outputs = weigh(*constant(f, args, kwargs, argnums))
     elif total == 0:
         step = 1
     else:
         element = max(_element_bytes(x) for x in chosen)
         if outputs is None:
-            tag = new_tag()
-            out = f(*(Variable._make(a, None, tag) if i in argnums else a
-                      for i, a in enumerate(args)), **kwargs)
-            values = [split(o, tag, 0)[0] for o in leaves(out)]
+            out, values = constant(f, args, kwargs, argnums)
             outputs = weigh(out, values)
             element = max([element, *(_element_bytes(v) for v in values)])
         else:
@@ -173,10 +184,39 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
         per_direction = spread * element * (
             total + _budget.ARRAYS_PER_DIRECTION * max(total, outputs))
         step = _budget.plan(total, per_direction, element * outputs * total, budget)
+        if executor is not None:
+            step = min(step, -(-total // _executors.workers(executor)))
     gathered: list[_Gathered] = []
     repair = _zeros.has_nan(chosen)
+    ranges = [(start, min(start + step, total)) for start in range(0, max(total, 1), step)]
+    task = (f, args, kwargs, argnums, sizes)
+    if executor is None:
+        passes: Any = (one_pass(task, start, stop, repair, budget) for start, stop in ranges)
+    else:
+        sent = _executors.send_once(executor, task)  # f and its arguments, once per call
+        passes = _executors.run(
+            executor, one_pass, [(sent, start, stop, repair, budget) for start, stop in ranges],
+            [f"chunk {k} (directions {start}..{stop} of {total})"
+             for k, (start, stop) in enumerate(ranges)], what, timeout)
+    for (start, stop), (result, parts, tangents) in zip(ranges, passes):
+        if start == 0:
+            out, values = result, parts
+            weigh(out, values)  # before the other passes
+            gathered = [_Gathered(v, total) for v in values]
+        for g, t in zip(gathered, tangents):
+            g.add(t, start, stop)
+        del result, parts, tangents
+    return out, values, [g.answer(chosen) for g in gathered], chosen
 
-    def run(tag: int, start: int, stop: int) -> tuple[Any, list[tuple[Any, Any]]]:
+
+def one_pass(task: tuple[Any, ...], start: int, stop: int, repair: bool, budget: int
+             ) -> tuple[Any, list[Any], list[Any]]:
+    """f with the directions start..stop seeded: its output (the pass's tangents dropped), the
+    value and the tangents of each of its arrays. `task` is ``(f, args, kwargs, argnums,
+    sizes)``. A task of `forward` on an executor."""
+    f, args, kwargs, argnums, sizes = task
+
+    def run(tag: int) -> tuple[Any, list[tuple[Any, Any]]]:
         call = list(args)
         offset = 0
         for i, size in zip(argnums, sizes):
@@ -185,20 +225,19 @@ def forward(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
         result = f(*call, **kwargs)
         return result, [split(o, tag, stop - start) for o in leaves(result)]
 
-    for start in range(0, max(total, 1), step):
-        stop = min(start + step, total)
-        with _budget.enclosing(budget):
-            result, parts = _zeros.keeping_zeros(
-                functools.partial(run, start=start, stop=stop), new_tag, repair)
-        if start == 0:
-            values = [v for v, _ in parts]
-            out = rebuild(result, iter(values))  # f's structure, without the pass's tangents
-            weigh(out, values)  # before the other passes
-            gathered = [_Gathered(v, total) for v in values]
-        for g, (_, t) in zip(gathered, parts):
-            g.add(t, start, stop)
-        del result, parts
-    return out, values, [g.answer(chosen) for g in gathered], chosen
+    with _budget.enclosing(budget):
+        result, parts = _zeros.keeping_zeros(run, new_tag, repair)
+    values = [v for v, _ in parts]
+    return rebuild(result, iter(values)), values, [t for _, t in parts]
+
+
+def constant(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+              argnums: tuple[int, ...]) -> tuple[Any, list[Any]]:
+    """f on the arguments as constants (no tangents): its output and its arrays' values."""
+    tag = new_tag()
+    out = f(*(Variable._make(a, None, tag) if i in argnums else a
+              for i, a in enumerate(args)), **kwargs)
+    return out, [split(o, tag, 0)[0] for o in leaves(out)]
 
 
 def _per_argument(tangents: Any, chosen: list[Any], out_shape: tuple[int, ...]) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data
+from . import _data, _sharding
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
@@ -64,22 +64,32 @@ class _Predicting:
             return (proba[:, 0] >= 0.5).astype(np.int64)
         return np.asarray(np.argmax(proba, axis=-1), dtype=np.int64)
 
-    def evaluate(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+    def evaluate(self, x: Any, y: Any, return_dict: bool = False, *, executor: Any = None,
+                 shards: int | None = None, timeout: float | None = None) -> Any:
         """The loss on (x, y); with `return_dict`, ``{"loss": ..., metric name: ...}`` with
-        the value of each of the model's metrics too."""
+        the value of each of the model's metrics too. With an `executor` (see `gradient`),
+        the shards' losses are weighed by their sizes, and the metrics computed here from
+        the outputs the shards return."""
         x, y_or_none = self._data(x, y)
         y = _data.require_targets(y_or_none)
-        params = self._built_weights().params
-        loss = float(self._gradients.loss_of(params, x, y))
+        outputs = None
+        if executor is not None:
+            loss, outputs = _sharding.evaluate(self, self._built_weights(), x, y, executor,
+                                               shards, timeout)
+        else:
+            loss = float(self._gradients.loss_of(self._built_weights().params, x, y))
         if not return_dict:
             return loss
-        return {"loss": loss, **self._metric_values(x, y)}
+        return {"loss": loss, **self._metric_values(x, y, outputs)}
 
-    def _metric_values(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Each metric's value on checked data (y as the loss reads it)."""
+    def _metric_values(self, x: np.ndarray, y: np.ndarray,
+                       outputs: np.ndarray | None = None) -> dict[str, float]:
+        """Each metric's value on checked data (y as the loss reads it), from the model's
+        `outputs` for x when given."""
         if not self.metrics:
             return {}
-        outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
+        if outputs is None:
+            outputs = np.asarray(self._gradients.forward(self._built_weights().params, x))
         proba: np.ndarray | None = None
         values = {}
         for metric in self.metrics:

@@ -12,14 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from . import _executors
 from ._core import Variable, new_tag
 from ._errors import MemoryBudgetError, ShapeError
 from ._linear import LinearMap
 from ._linear import linearize as _linearize
-from ._passes import as_input, leaves, rebuild
+from ._passes import as_input, constant, leaves, rebuild
 from ._trace import Program, record
 
-__all__ = ["gradient_program", "linearize", "reverse_jacobian", "reverse_value_and_grad", "vjp"]
+__all__ = ["cotangent_rows", "gradient_program", "linearize", "reverse_jacobian",
+           "reverse_rows", "reverse_value_and_grad", "vjp"]
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
@@ -134,26 +136,49 @@ def reverse_value_and_grad(f: Callable[..., Any], args: tuple[Any, ...],
 
 
 def reverse_jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                     nums: tuple[int, ...], budget: int, what: str, advice: str) -> Any:
+                     nums: tuple[int, ...], budget: int, what: str, advice: str,
+                     executor: Any = None, timeout: float | None = None) -> Any:
     """The Jacobian blocks of f by reverse mode: one transposed pass per output element, each
-    giving one row of every block (the cotangent rows of jacrev)."""
-    out, lin = _linear_map(f, args, kwargs, nums)
-    in_shapes = lin.in_shapes
-    blocks: list[list[Any]] = []
-    size = sum(math.prod(s) for s in lin.out_shapes) * sum(math.prod(s) for s in in_shapes) * 8
+    giving one row of every block (the cotangent rows of jacrev).
+
+    With an `executor` (see `_executors`), the rows are cut into one chunk per worker, each a
+    task that records f's linear map again and transposes its rows; f runs here once first,
+    as a constant, for the shapes."""
+    if executor is None:
+        out, lin = _linear_map(f, args, kwargs, nums)
+        out_shapes, in_shapes = lin.out_shapes, lin.in_shapes
+    else:
+        xs = [_plain(args[i], f"argument {i}") for i in nums]
+        _executors.check_picklable((f, kwargs, [a for i, a in enumerate(args) if i not in nums]),
+                                   what, executor)
+        out, values = constant(f, args, kwargs, nums)
+        out = rebuild(out, iter(values))
+        out_shapes, in_shapes = [np.shape(v) for v in values], [x.shape for x in xs]
+    total = sum(math.prod(s) for s in out_shapes)
+    size = total * sum(math.prod(s) for s in in_shapes) * 8
     if size > budget:
         raise MemoryBudgetError(f"{what} would hold {size} bytes, over the memory budget of "
                                 f"{budget}. {advice}", size, budget)
-    cotangents = [np.zeros(shape) for shape in lin.out_shapes]
-    for o, shape in enumerate(lin.out_shapes):
-        rows = [np.empty((math.prod(shape), *s)) for s in in_shapes]
-        flat = cotangents[o].reshape(-1)
-        for r in range(flat.size):
-            flat[r] = 1.0
-            for row, g in zip(rows, lin.transpose(*cotangents)):
-                row[r] = g
-            flat[r] = 0.0
-        blocks.append([row.reshape((*shape, *s)) for row, s in zip(rows, in_shapes)])
+    if executor is None:
+        rows = cotangent_rows(lin, 0, total)
+    else:
+        step = max(1, -(-total // _executors.workers(executor)))
+        ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
+        sent = _executors.send_once(executor, (f, args, kwargs, nums))
+        chunks = _executors.run(
+            executor, reverse_rows, [(sent, a, b) for a, b in ranges],
+            [f"chunk {k} (cotangent rows {a}..{b} of {total})" for k, (a, b) in
+             enumerate(ranges)], what, timeout)
+        rows = [np.concatenate([c[k] for c in chunks]) if len(chunks) != 1 else chunks[0][k]
+                for k in range(len(in_shapes))] if chunks else \
+            [np.empty((0, *s)) for s in in_shapes]
+    blocks: list[list[Any]] = []
+    offset = 0
+    for shape in out_shapes:
+        n = math.prod(shape)
+        blocks.append([r[offset:offset + n].reshape((*shape, *s))
+                       for r, s in zip(rows, in_shapes)])
+        offset += n
     return out, blocks
 
 
@@ -187,3 +212,26 @@ def gradient_program(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 
     program, _ = record(gradient, xs)
     return program
+
+
+def cotangent_rows(lin: LinearMap, start: int, stop: int) -> list[np.ndarray]:
+    """Rows start..stop of the Jacobian (the outputs' elements numbered in order), one array
+    per input shaped ``(stop - start, *input.shape)``: one transposed pass each."""
+    rows = [np.empty((stop - start, *s)) for s in lin.in_shapes]
+    cotangents = [np.zeros(shape) for shape in lin.out_shapes]
+    offset = 0
+    for c in cotangents:
+        flat = c.reshape(-1)
+        for r in range(max(start, offset), min(stop, offset + flat.size)):
+            flat[r - offset] = 1.0
+            for row, g in zip(rows, lin.transpose(*cotangents)):
+                row[r - start] = g
+            flat[r - offset] = 0.0
+        offset += flat.size
+    return rows
+
+
+def reverse_rows(task: tuple[Any, ...], start: int, stop: int) -> list[np.ndarray]:
+    """Rows start..stop of the Jacobian of f, ``task = (f, args, kwargs, nums)``, its linear
+    map recorded afresh: a task of `reverse_jacobian` on an executor."""
+    return cotangent_rows(_linear_map(*task)[1], start, stop)

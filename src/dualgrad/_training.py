@@ -56,6 +56,7 @@ class Trainer:
         self.state: Any = None
         self._state_for: Optimizer | None = None  # the optimizer whose state that is
         self.fixed = False  # whether the batches are the fit's private, unchanging copies
+        self.sharded: Any = None  # computes the gradients on an executor, when fit has one
 
     def state_of(self, opt: Optimizer) -> Any:
         """The state of `opt` after the last step, or None if it has taken none."""
@@ -72,10 +73,12 @@ class Trainer:
     def fit(self, model: _Trained, weights: Weights, x: np.ndarray, y: np.ndarray,
             val: tuple[np.ndarray, np.ndarray] | None, epochs: int, size: int, shuffle: bool,
             hooks: Sequence[Callback], verbose: bool,
-            sample_weights: np.ndarray | None = None) -> History:
+            sample_weights: np.ndarray | None = None, sharded: Any = None) -> History:
         """`Model.fit` on checked data: `epochs` passes in batches of `size`, each sample's
-        loss weighed by `sample_weights` if given."""
+        loss weighed by `sample_weights` if given; each step's gradient from `sharded` (a
+        `_sharding.Sharded`, on an executor) if given."""
         self._optimizer_state(model.optimizer, weights)
+        self.sharded = sharded
         self.previous: np.ndarray | None = None  # the weights before the last step
         n = x.shape[0]
         batches = None
@@ -139,6 +142,7 @@ class Trainer:
                     if model.stop_training:
                         break
         finally:
+            self.sharded = None
             if isinstance(self.engine.loss, SampleWeighted):
                 self.engine.loss = self.engine.loss.loss
             if bar is not None:
@@ -172,7 +176,7 @@ class Trainer:
 
     def _step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
         opt_state = self._optimizer_state(opt, weights)
-        engine = self.engine
+        engine = self.sharded or self.engine
         if opt.gradient_estimate == "forward":
             value, grad = engine.forward_gradient(weights, x, y, self.rng)
         else:
@@ -213,7 +217,8 @@ class Trainer:
     def _update(self, opt: Optimizer, opt_state: Any, weights: Weights, grad: np.ndarray,
                 x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
         """The optimizer's new weights, as one flat float64 vector, and its new state."""
-        evaluate = (loss_and_grad(self.engine, opt.flat_weights, weights, x, y, self.fixed)
+        engine = self.sharded or self.engine
+        evaluate = (loss_and_grad(engine, opt.flat_weights, weights, x, y, self.fixed)
                     if opt.needs_loss else None)
         return updated(opt, opt_state, weights, grad, evaluate)
 

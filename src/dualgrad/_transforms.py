@@ -15,20 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from . import _budget, _zeros
+from . import _budget, _executors, _zeros
 from . import primitives as p
 from ._core import Variable, new_tag
 from ._errors import (
     ConfigError,
     DualgradTypeError,
-    NotTransposableError,
     ShapeError,
-    TracingError,
 )
-from ._passes import as_input, forward, itemsize, leaves, rebuild, split
-from ._reverse import gradient_program, reverse_jacobian, reverse_value_and_grad
+from ._passes import as_input, forward, leaves, rebuild, split
+from ._reverse import reverse_jacobian, reverse_value_and_grad
 
-__all__ = ["derivative", "grad", "hessian", "jacobian", "jvp", "value_and_grad"]
+__all__ = ["grad", "jacobian", "jvp", "value_and_grad"]
 
 
 def _writable(results: list[Any], callers: Sequence[Any]) -> list[Any]:
@@ -156,38 +154,66 @@ _HESSIAN_ADVICE = ("Compute Hessian-vector products with dualgrad.jvp(dualgrad.g
                    "(v,)), or the Hessian of fewer inputs at a time")
 
 
+def _scalar(name: str, out: Any, values: list[Any]) -> None:
+    """Refuse an output of f that is not one number (grad's check)."""
+    if isinstance(out, (tuple, list)):
+        raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                         f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
+    if math.prod(values[0].shape) != 1:  # a number: shape (), or (1,), (1, 1), ...
+        raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
+                         f"shape {tuple(values[0].shape)}; use dualgrad.jacobian for array "
+                         "outputs")
+
+
+def _reverse_task(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                  nums: tuple[int, ...], name: str) -> tuple[Any, list[Any]]:
+    """A reverse-mode gradient as one task on an executor."""
+    return reverse_value_and_grad(f, args, kwargs, nums, functools.partial(_scalar, name))
+
+
+def _checked_executor(executor: Any, timeout: Any) -> float | None:
+    if executor is None:
+        if timeout is not None:
+            raise ConfigError("timeout= applies to the tasks of an executor; give executor= "
+                              "too, or no timeout")
+        return None
+    return _executors.checked(executor, timeout)
+
+
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
                    chunk_size: int | None = None, memory_budget: int | None = None,
-                   mode: str = "auto") -> Callable[..., tuple[Any, Any]]:
+                   mode: str = "auto", *, executor: Any = None,
+                   timeout: float | None = None) -> Callable[..., tuple[Any, Any]]:
     """Like `grad`, but the returned function gives ``(f(*args), gradient)``."""
     budget = _budget_of(memory_budget)
     mode = _mode(mode)
     name = getattr(f, "__name__", "f")
-
-    def scalar(out: Any, values: list[Any]) -> None:
-        if isinstance(out, (tuple, list)):
-            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
-                             f"a {type(out).__name__}; use dualgrad.jacobian for tuple outputs")
-        if math.prod(values[0].shape) != 1:  # a number: shape (), or (1,), (1, 1), ...
-            raise ShapeError(f"grad needs a function with a scalar output, but {name} returned "
-                             f"shape {tuple(values[0].shape)}; use dualgrad.jacobian for array "
-                             "outputs")
+    timeout = _checked_executor(executor, timeout)
+    scalar = functools.partial(_scalar, name)
 
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
         if _reverse(mode, args, nums, 1, chunk_size):
-            value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
+            if executor is None:
+                value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
+            else:
+                _executors.check_picklable((f, args, kwargs), f"grad of {name}", executor)
+                value, grads = _executors.run(executor, _reverse_task,
+                                              [(f, args, kwargs, nums, name)],
+                                              ["the reverse pass"], f"grad of {name}",
+                                              timeout)[0]
             if np.isfinite(value).all() and not all(np.isfinite(g).all() for g in grads) \
                     and mode == "auto":
                 # an infinite slope met a zero cotangent (0 * inf): forward mode keeps zero
                 # tangents zero (see _zeros), so it gives the finite entries their numbers
-                return value_and_grad(f, argnums, chunk_size, memory_budget,
-                                      "forward")(*args, **kwargs)
+                return value_and_grad(f, argnums, chunk_size, memory_budget, "forward",
+                                      executor=executor, timeout=timeout)(*args, **kwargs)
             return value, _pack(_writable(grads, args), argnums)
         _, values, answers, _ = forward(f, args, kwargs, nums, chunk_size,
                                          _budget.resolve(budget), f"grad of {name}",
-                                         _GRAD_ADVICE, scalar, outputs=1)
+                                         _GRAD_ADVICE, scalar, outputs=1, executor=executor,
+                                         timeout=timeout)
         # an output of one element shaped (1,) or (1, 1): each block loses the output's axes
         blocks = [np.reshape(b, np.shape(args[i])) if type(b) is np.ndarray else b
                   for b, i in zip(answers[0], nums)]
@@ -198,7 +224,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
          chunk_size: int | None = None, memory_budget: int | None = None,
-         mode: str = "auto") -> Callable[..., Any]:
+         mode: str = "auto", *, executor: Any = None,
+         timeout: float | None = None) -> Callable[..., Any]:
     """The gradient of a scalar function, by reverse or forward mode.
 
     Reverse mode runs f once, with its rules recording their linear equations, and walks them
@@ -221,19 +248,28 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
             differentiation (reverse mode does not nest yet). Where reverse mode meets an
             infinite slope with a zero cotangent (a NaN where forward mode keeps the zero),
             "auto" computes the gradient again in forward mode.
+        executor: a `concurrent.futures.Executor` (a ProcessPoolExecutor, or a Dask client's
+            ``get_executor()``) to run on: in forward mode each chunk of directions is one
+            task, cut into at least one chunk per worker; in reverse mode the single pass is
+            one task. f and the arguments must pickle (see the README's "Executors").
+        timeout: seconds to wait for the executor's tasks (None, the default: no limit);
+            past it the tasks are cancelled and `ExecutorError` is raised.
 
     Returns:
         A function with f's signature returning df/dx shaped like x.
 
     Raises:
         MemoryBudgetError: the gradient alone is larger than the memory budget.
+        ExecutorError: a task failed on the executor (an exception in f, a worker that died,
+            the timeout); the message names the chunk and the cause.
 
     Example:
         >>> import numpy as np, dualgrad as dg
         >>> dg.grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
         array([2., 4.])
     """
-    value_and_grad_f = value_and_grad(f, argnums, chunk_size, memory_budget, mode)
+    value_and_grad_f = value_and_grad(f, argnums, chunk_size, memory_budget, mode,
+                                      executor=executor, timeout=timeout)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -244,7 +280,8 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
              chunk_size: int | None = None, memory_budget: int | None = None,
-             mode: str = "auto") -> Callable[..., Any]:
+             mode: str = "auto", *, executor: Any = None,
+             timeout: float | None = None) -> Callable[..., Any]:
     """The Jacobian of `f`, shaped ``out.shape + x.shape``, by forward mode (or, with
     ``mode="reverse"``, one transposed pass per output element: jacrev, the better choice when
     the outputs are few and the inputs many). ``mode="auto"`` is forward mode: the number of
@@ -260,6 +297,10 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     and a Jacobian larger than the budget is refused then with `MemoryBudgetError`, before any
     pass. With a `chunk_size` that evaluation is skipped and the first pass tells the size.
 
+    With an `executor` (see `grad`), each chunk of directions (forward mode) or of cotangent
+    rows (reverse mode) is one task on it, at least one chunk per worker; f runs once here
+    first, as a constant, to size the answer. Failures raise `ExecutorError`.
+
     Example:
         >>> import numpy as np, dualgrad as dg
         >>> dg.jacobian(lambda x: x * x)(np.array([1.0, 3.0]))
@@ -269,107 +310,29 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     budget = _budget_of(memory_budget)
     name = getattr(f, "__name__", "f")
     mode = _mode(mode)
+    timeout = _checked_executor(executor, timeout)
 
     @functools.wraps(f)
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
         if mode == "reverse":
             nums = _argnums(argnums, len(args))
             out, blocks = reverse_jacobian(f, args, kwargs, nums, _budget.resolve(budget),
-                                           f"jacobian of {name}", _JACOBIAN_ADVICE)
+                                           f"jacobian of {name}", _JACOBIAN_ADVICE,
+                                           executor, timeout)
             return rebuild(out, (_pack(b, argnums) for b in blocks))
         return _jacobian(f, args, kwargs, argnums, chunk_size, _budget.resolve(budget),
-                         f"jacobian of {name}", _JACOBIAN_ADVICE)
+                         f"jacobian of {name}", _JACOBIAN_ADVICE, executor=executor,
+                         timeout=timeout)
 
     return jacobian_f
 
 
 def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
               argnums: int | Sequence[int], chunk_size: int | None, budget: int, what: str,
-              advice: str, outputs: int | None = None, spread: int = 1) -> Any:
+              advice: str, outputs: int | None = None, spread: int = 1, executor: Any = None,
+              timeout: float | None = None) -> Any:
     out, _, answers, _ = forward(f, args, kwargs, _argnums(argnums, len(args)), chunk_size,
-                                  budget, what, advice, outputs=outputs, spread=spread)
+                                  budget, what, advice, outputs=outputs, spread=spread,
+                                  executor=executor, timeout=timeout)
     flat = iter(_writable([b for bs in answers for b in bs], args))
     return rebuild(out, (_pack([next(flat) for _ in bs], argnums) for bs in answers))
-
-
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-            memory_budget: int | None = None, mode: str = "auto") -> Callable[..., Any]:
-    """The Hessian of a scalar `f`, shaped ``x.shape + x.shape``: forward over reverse.
-
-    f's reverse pass (its gradient) is recorded once as a program, and forward mode pushes the
-    n directions of x through that program: n passes of the gradient's cost, where forward over
-    forward pays n x n tangents through f. ``mode="forward"`` asks for forward over forward,
-    which "auto" (the default) also takes inside another differentiation, for a function whose
-    Python reads its values (its program could not be replayed) or whose rules reverse mode
-    cannot transpose, and where forward over reverse gives NaN that forward mode's zero
-    tangents avoid. ``mode="reverse"`` insists on forward over reverse.
-
-    A tuple `argnums` gives a tuple of tuples: block ``[i][j]`` holds the second derivatives
-    in arguments ``argnums[i]`` and ``argnums[j]``, shaped ``xi.shape + xj.shape``.
-
-    The n x n answer must fit in the memory budget (`memory_budget` bytes, or
-    `get_memory_budget()`): one larger is refused with `MemoryBudgetError` before f runs; what
-    it leaves of the budget bounds the passes of both differentiations.
-
-    Example:
-        >>> import numpy as np, dualgrad as dg
-        >>> dg.hessian(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))
-        array([[ 6.,  0.],
-               [ 0., 12.]])
-    """
-    budget = _budget_of(memory_budget)
-    name = getattr(f, "__name__", "f")
-    mode = _mode(mode)
-
-    @functools.wraps(f)
-    def hessian_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums(argnums, len(args))
-        chosen = [as_input(args[i], f"argument {i}") for i in nums]
-        n = sum(math.prod(a.shape) for a in chosen)
-        answer = n * n * max(itemsize(a) for a in chosen)
-        limit = _budget.resolve(budget)
-        # refused before f runs, whichever way it is computed
-        _budget.refuse_larger(f"hessian of {name}", n * n, answer, limit, _HESSIAN_ADVICE)
-        if mode != "forward" and not any(isinstance(a, Variable) for a in args):
-            try:
-                program = gradient_program(f, args, kwargs, nums)
-            except (TracingError, NotTransposableError, NotImplementedError):
-                if mode == "reverse":
-                    raise
-            else:
-                def inner(*full: Any, **_: Any) -> Any:
-                    blocks = program.differentiate(*[full[i] for i in nums])
-                    return blocks[0] if isinstance(argnums, (int, np.integer)) \
-                        else tuple(blocks)
-
-                hess = _jacobian(inner, args, kwargs, argnums, None, limit,
-                                 f"hessian of {name}", _HESSIAN_ADVICE, outputs=n, spread=2)
-                if mode == "reverse" or all(np.isfinite(h).all() for h in leaves(hess)):
-                    return hess
-        # forward over forward: the inner gradients share what the answer leaves, or at the
-        # least hold their own answer (a row of the Hessian for each outer direction) and
-        # passes of one direction
-        inner_grad = grad(f, argnums, memory_budget=max(limit - answer, answer // max(n, 1), 1),
-                          mode="forward")
-        return _jacobian(inner_grad, args, kwargs, argnums, None, limit, f"hessian of {name}",
-                         _HESSIAN_ADVICE, outputs=n, spread=2)
-
-    return hessian_f
-
-
-def derivative(f: Callable[..., Any], order: int = 1) -> Callable[..., Any]:
-    """The `order`-th derivative of a scalar-to-scalar function.
-
-    Example:
-        >>> import dualgrad as dg
-        >>> float(dg.derivative(dg.exp, order=4)(0.0))
-        1.0
-    """
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool):
-        raise DualgradTypeError(f"order must be a non-negative int, got {order!r}")
-    if order < 0:
-        raise ConfigError(f"order must be a non-negative int, got {order!r}")
-    result = f
-    for _ in range(order):
-        result = grad(result)
-    return result

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _budget, _data, _model_file, _training_state
+from . import _budget, _data, _model_file, _sharding, _training_state
 from ._building import _Building
 from ._configuring import _Configuring
 from ._errors import ConfigError, DataError
@@ -156,12 +156,22 @@ class Model(_Configuring, _Building, _Predicting):
 
     # ---- computing ----------------------------------------------------------------------------
 
-    def gradient(self, x: Any, y: Any) -> list[np.ndarray]:
-        """d loss / d weights on (x, y), as arrays shaped like `get_weights`."""
+    def gradient(self, x: Any, y: Any, *, executor: Any = None, shards: int | None = None,
+                 timeout: float | None = None) -> list[np.ndarray]:
+        """d loss / d weights on (x, y), as arrays shaped like `get_weights`.
+
+        With an `executor` (a `concurrent.futures.Executor`: a ProcessPoolExecutor, or a Dask
+        client's ``get_executor()``), the samples are cut into `shards` (None: one per worker),
+        one task each, and the shards' gradients summed, weighed by their sizes; `timeout`
+        bounds the wait (seconds). A failed task raises `ExecutorError`.
+        """
         x, y_or_none = self._data(x, y)
         self.build(x.shape[1:])
         y = _data.require_targets(y_or_none)
         weights = self._built_weights()
+        if executor is not None:
+            return weights.arrays(_sharding.gradient(self, weights, x, y, executor, shards,
+                                                     timeout))
         with np.errstate(invalid="ignore"):  # a NaN is looked for below, and reported there
             flat = self._gradients.value_and_gradient(weights, x, y)[1]
         if np.isnan(flat).any():  # an infinite slope met a zero tangent: see _zeros
@@ -174,7 +184,8 @@ class Model(_Configuring, _Building, _Predicting):
             shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             callbacks: Sequence[Callback | Callable[[int, dict[str, float]], Any]] = (),
             verbose: bool = True, validation_split: float = 0.0,
-            sample_weight: Any = None, class_weight: dict[Any, float] | None = None
+            sample_weight: Any = None, class_weight: dict[Any, float] | None = None,
+            *, executor: Any = None, shards: int | None = None, timeout: float | None = None
             ) -> History:
         """Train for `epochs` passes over (x, y) in mini-batches of `batch_size` (None: all).
 
@@ -184,6 +195,10 @@ class Model(_Configuring, _Building, _Predicting):
             sample_weight: one weight >= 0 per sample: the loss is ``mean(w * loss_i)``.
             class_weight: ``{class: weight}``, multiplying the weight of each sample of that
                 class (a label, or the argmax of a one-hot row); classes not named weigh 1.
+            executor: run each step's gradient data-parallel on it (see `gradient`): each batch
+                cut into `shards`, the weights sent once per step; a failed step raises
+                `ExecutorError` and leaves the weights as they were before it. The metrics
+                and validation are computed here.
 
         Every check on the arguments and the data runs before the first step, so a bad call
         leaves the model as it was. If the loss turns NaN or infinite, training stops with
@@ -224,13 +239,15 @@ class Model(_Configuring, _Building, _Predicting):
         if val is not None:
             reported += [f"val_{name}" for name in reported]
         hooks = checked_callbacks(callbacks, reported)
+        sharded = None if executor is None else _sharding.Sharded(self, executor, shards,
+                                                                   timeout, training=True)
         # y was checked against the output shape before building, so a bad call leaves an
         # unbuilt model unbuilt
         self._adapt(x, only_new=True)
         self.build(x.shape[1:])
         size = x.shape[0] if batch_size is None else min(int(batch_size), x.shape[0])
         history = self._trainer.fit(self, self._built_weights(), x, y, val, epochs, size,
-                                    bool(shuffle), hooks, verbose, weights)
+                                    bool(shuffle), hooks, verbose, weights, sharded)
         if weights is None:
             warn_if_nothing_learnt(self.loss, x, y, history, self.predict_classes)
         return history
