@@ -20,6 +20,7 @@ from ._linear import linearize
 from ._programs import StepPrograms
 from ._weights import Weights
 from .layers import Layer
+from .layers.base import Mode, enter, leave
 from .losses import Loss
 
 __all__ = ["GradientEngine"]
@@ -157,11 +158,13 @@ class GradientEngine:
 
     def value_and_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
                            flat: np.ndarray | None = None, repair: bool = False,
-                           fixed: bool = False) -> tuple[float, np.ndarray]:
+                           fixed: bool = False, mode: Mode | None = None
+                           ) -> tuple[float, np.ndarray]:
         """The loss and its gradient, a flat vector in the weights' layout, at `weights` or at
         the flat vector `flat`. With `repair`, zero tangents stay zero (see `_zeros`; asked
         for when a gradient comes out NaN, which costs nothing before). `fixed` says that x
         and y are the fit's private batches, the same arrays every epoch (see `_programs`).
+        The layers run in `mode` (see `dualgrad.layers.current_mode`; None: the current one).
 
         One pass (every weight a direction at once) replays the batch's recorded program;
         several passes, a repair, and layers that cannot be recorded run eagerly."""
@@ -171,9 +174,22 @@ class GradientEngine:
         programs = self.reverse_programs if reverse else self.programs
         if not repair:  # the batch's program, if one is recorded (only for one-pass plans)
             replayed = programs.replay(weights, parts, x, y, fixed, params)
-            if replayed is not None:
+            if replayed is not None:  # no layer runs: the mode matters not
                 value, grad = _as_gradient(*replayed)
                 return float(value), grad
+        token = None if mode is None else enter(mode)
+        try:
+            return self._computed(weights, params, parts, x, y, flat, repair, fixed, reverse,
+                                  programs)
+        finally:
+            if token is not None:
+                leave(token)
+
+    def _computed(self, weights: Weights, params: Any,
+                  parts: tuple[Any, ...], x: np.ndarray, y: np.ndarray,
+                  flat: np.ndarray | None, repair: bool, fixed: bool, reverse: bool,
+                  programs: StepPrograms) -> tuple[float, np.ndarray]:
+        """`value_and_gradient` when no recorded program serves: record one, or run eagerly."""
         if reverse:
             if not repair:
                 replayed = programs.record(weights, parts, x, y, fixed, params,

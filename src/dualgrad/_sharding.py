@@ -73,9 +73,10 @@ class Sharded:
 
     def value_and_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
                            flat: np.ndarray | None = None, repair: bool = False,
-                           fixed: bool = False) -> tuple[float, np.ndarray]:
+                           fixed: bool = False, mode: Any = None) -> tuple[float, np.ndarray]:
         """The batch's loss and gradient (see `GradientEngine.value_and_gradient`), summed
-        from its shards'."""
+        from its shards'. (`mode` is the engine's argument; the shards run in the mode this
+        object's `training` says.)"""
         engine = self.model._gradients
         if self.training:
             refuse_unshardable(self.model, True)  # a part a callback assigned

@@ -52,6 +52,7 @@ class Program:
     def __init__(self, trace: _Trace, outputs: Sequence[Any], budget: int) -> None:
         values, fixed = trace.values, trace.fixed
         self._inputs = list(trace.inputs)
+        self._leading = self._inputs == list(range(len(self._inputs)))
         self._fixed_inputs = [(i, values[i]) for i in trace.inputs if fixed[i]]
         self._signature = [(values[i].shape, values[i].dtype) for i in trace.inputs]
         self._outputs = [trace.leaf(o) for o in outputs]
@@ -130,10 +131,15 @@ class Program:
         """`replay` for inputs known to fit (the caller keys its programs by their shapes and
         by the fixed arrays themselves): the hot path of a training step."""
         env = self._env.copy()
-        for slot, x in zip(self._inputs, inputs):
-            env[slot] = x
+        if self._leading:  # the inputs hold the first slots, as `record` makes them
+            env[:len(inputs)] = inputs
+        else:
+            for slot, x in zip(self._inputs, inputs):
+                env[slot] = x
         for fn, get, out in self._code:
             env[out] = fn(*get(env))
+        if not self.buffer_bytes:
+            return [env[i] for i in self._outputs]
         # an output may be a view of a buffer (a reshape of it): the caller gets its own copy
         return [o.copy() if type(o) is np.ndarray and o.base is not None else o
                 for o in (env[i] for i in self._outputs)]

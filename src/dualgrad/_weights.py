@@ -33,6 +33,7 @@ class Weights:
         self.output_shape = output_shape
         self.layout = layout
         self.flat = flat
+        self.size = int(flat.size)  # the number of scalar weights
         self.params = self.views(flat)
 
     @classmethod
@@ -61,10 +62,6 @@ class Weights:
         flat = np.concatenate([w.ravel() for w in arrays]) if arrays else np.zeros(0)
         return cls(input_shape, tuple(shape), layout, flat)
 
-    @property
-    def size(self) -> int:
-        """The number of scalar weights."""
-        return int(self.flat.size)
 
     def views(self, rows: np.ndarray) -> list[list[Any]]:
         """Per-layer views of the last axis of `rows`, shaped like the weights."""
@@ -102,4 +99,5 @@ class Weights:
     def replace(self, flat: np.ndarray) -> None:
         """Make `flat` the buffer (new views); views taken before keep the old one."""
         self.flat = flat
+        self.size = int(flat.size)
         self.params = self.views(flat)

@@ -58,6 +58,11 @@ class Mode:
         self._layers = layers
         self._seed: int | None = None
 
+    def renew(self) -> Mode:
+        """This mode for the next step: the layers' generators drawn anew. Returns self."""
+        self._seed = None
+        return self
+
     def rng(self, layer: Layer) -> np.random.Generator:
         """The random generator of `layer` in this step (a fresh unseeded one outside fit)."""
         if self._source is None:
@@ -83,6 +88,17 @@ def current_mode() -> Mode:
         False
     """
     return _MODE.get()
+
+
+def enter(mode: Mode) -> contextvars.Token[Mode]:
+    """Make `mode` the current one until `leave` with the token returned: `running_in` without
+    a context manager's cost, for the training loop's every step."""
+    return _MODE.set(mode)
+
+
+def leave(token: contextvars.Token[Mode]) -> None:
+    """Restore the mode `enter` replaced."""
+    _MODE.reset(token)
 
 
 @contextlib.contextmanager

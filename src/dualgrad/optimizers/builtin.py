@@ -75,8 +75,9 @@ class SGD(Optimizer):
 
     def update(self, grads: Sequence[np.ndarray], state: SGDState,
                params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], SGDState]:
-        lr = rate_at(self.lr, state.step)
-        grads = clipped(grads, self.clipnorm)
+        lr = self.lr if type(self.lr) is float else rate_at(self.lr, state.step)
+        if self.clipnorm is not None:
+            grads = clipped(grads, self.clipnorm)
         if self.weight_decay:
             grads = [g + self.weight_decay * w for g, w in zip(grads, params)]
         if not self.momentum:
