@@ -165,16 +165,43 @@ def test_auto_keeps_zero_cotangents_zero_through_infinite_slopes():
     np.testing.assert_allclose(g[1:], 0.5 / np.sqrt(x[1:]) + 1.0)
 
 
-def test_reverse_mode_inside_another_differentiation_is_refused_clearly():
-    """Reverse mode does not nest yet: asking for it on a Variable of an outer
-    differentiation is NotImplementedError saying to use forward mode; "auto" nests."""
-    def inner(x: Any, mode: str) -> Any:
-        return dg.grad(lambda v: dg.sum(v ** 3), mode=mode)(x)
+def _nested_f(x: Any) -> Any:
+    return dg.sum(dg.sin(x) * x ** 2) + dg.prod(x[:2]) * dg.exp(x[2])
 
-    with pytest.raises(NotImplementedError, match="mode='forward'"):
-        dg.jacobian(lambda x: inner(x, "reverse"))(np.ones(3))
-    np.testing.assert_allclose(dg.jacobian(lambda x: inner(x, "auto"))(np.arange(3.0)),
-                               np.diag(6 * np.arange(3.0)))
+
+@pytest.mark.parametrize("order", ["forward over reverse", "reverse over reverse",
+                                   "reverse over forward", "jacobian over reverse"])
+def test_reverse_mode_nests_in_every_order(order: str):
+    """Reverse mode inside another differentiation, or around one: each order gives the
+    Hessian-vector product H v of finite differences of the gradient (no perturbation
+    confusion between the levels)."""
+    x, v = np.array([0.3, 1.2, -0.7]), np.array([1.0, 0.5, -2.0])
+    reverse_grad = dg.grad(_nested_f, mode="reverse")
+    if order == "forward over reverse":
+        hv = dg.jvp(reverse_grad, (x,), (v,))[1]
+    elif order == "reverse over reverse":
+        hv = dg.grad(lambda u: dg.sum(reverse_grad(u) * v), mode="reverse")(x)
+    elif order == "reverse over forward":
+        hv = dg.grad(lambda u: dg.jvp(_nested_f, (u,), (v,))[1], mode="reverse")(x)
+    else:
+        hv = dg.jacobian(reverse_grad)(x) @ v
+    close(hv, fd.directional(dg.grad(_nested_f, mode="forward"), (x,), (v,)), order)
+
+
+def test_reverse_mode_over_a_constant_carrying_tangents():
+    """An argument reverse mode does not differentiate but that carries an outer
+    differentiation's tangent passes it on: d/da of grad_x f(x, a) matches differences."""
+    def f(x: Any, a: Any) -> Any:
+        return dg.sum(dg.tanh(a * x) ** 2)
+
+    x, a = np.array([0.2, -0.4, 0.9]), 1.3
+
+    def mixed(a: Any) -> Any:
+        return dg.grad(f, argnums=0, mode="reverse")(x, a)
+
+    got = dg.jvp(mixed, (a,), (1.0,))[1]
+    want = fd.directional(lambda a: dg.grad(f, mode="forward")(x, a), (a,), (1.0,))
+    close(got, want, "d/da grad_x f")
 
 
 @pytest.mark.parametrize("transform", [dg.grad, dg.value_and_grad, dg.jacobian])

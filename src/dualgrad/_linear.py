@@ -59,9 +59,9 @@ def linearize(f: Callable[..., Any], primals: Sequence[Any], tag: int
     for o in outs:
         if o is not None and type(o) is not Tracer:
             raise NotImplementedError(
-                "reverse mode inside another differentiation is not supported yet: the "
-                "tangent of an output carries an outer differentiation's tangents; use "
-                "mode='forward' for the inner derivative")
+                "the output's tangent carries another differentiation's tangents: f uses a "
+                "Variable of an outer differentiation that is not among its arguments (a "
+                "closure); pass it to f as an argument, or use mode='forward'")
     return rebuild(out, iter(values)), LinearMap(trace, [np.shape(x) for x in primals],
                                                  [np.shape(v) for v in values], outs)
 

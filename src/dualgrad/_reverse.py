@@ -20,8 +20,8 @@ from ._linear import linearize as _linearize
 from ._passes import as_input, constant, leaves, rebuild
 from ._trace import Program, record
 
-__all__ = ["cotangent_rows", "gradient_program", "linearize", "reverse_jacobian",
-           "reverse_rows", "reverse_value_and_grad", "vjp"]
+__all__ = ["cotangent_rows", "gradient_program", "linearize", "nested_value_and_grad",
+           "reverse_jacobian", "reverse_rows", "reverse_value_and_grad", "vjp"]
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
@@ -126,7 +126,10 @@ def _linear_map(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
 def reverse_value_and_grad(f: Callable[..., Any], args: tuple[Any, ...],
                            kwargs: dict[str, Any], nums: tuple[int, ...],
                            scalar: Callable[[Any, list[Any]], None]) -> tuple[Any, list[Any]]:
-    """f's value and its gradient in the arguments `nums`, one reverse pass."""
+    """f's value and its gradient in the arguments `nums`, one reverse pass (recorded and run
+    on the arguments when some carry another differentiation's tangents)."""
+    if any(isinstance(a, Variable) for a in args):
+        return nested_value_and_grad(f, args, kwargs, nums)
     out, lin = _linear_map(f, args, kwargs, nums)
     scalar(out, leaves(out))
     value = leaves(out)[0]
@@ -183,20 +186,24 @@ def reverse_jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 
 
 def gradient_program(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                     nums: tuple[int, ...]) -> Program:
-    """f's reverse pass, recorded: a program from the arguments `nums` to f's gradient in them
-    (forward equations and transposed ones), which `Program.differentiate` runs on dual
-    numbers: forward over reverse.
+                     nums: tuple[int, ...], inputs: tuple[int, ...] | None = None,
+                     with_value: bool = False) -> Program:
+    """f's reverse pass, recorded: a program from the arguments `inputs` (by default `nums`)
+    to f's gradient in the arguments `nums` (after f's value, `with_value`), forward equations
+    and transposed ones, which `Program.differentiate` runs on dual numbers: forward over
+    reverse. It is recorded at the arguments' plain values (Variables' innermost ones).
 
     Raises:
         TracingError: f's Python reads its values (the program could not be replayed).
         NotTransposableError: a rule reverse mode cannot transpose.
     """
-    xs = [_plain(args[i], f"argument {i}") for i in nums]
+    inputs = nums if inputs is None else inputs
+    plain = [a.primal() if isinstance(a, Variable) else a for a in args]
+    xs = [as_input(plain[i], f"argument {i}") for i in inputs]
 
-    def gradient(*chosen: Any) -> list[Any]:
-        full = list(args)
-        for i, x in zip(nums, chosen):
+    def gradient(*given: Any) -> list[Any]:
+        full = list(plain)
+        for i, x in zip(inputs, given):
             full[i] = x
 
         def of_chosen(*inner: Any) -> Any:
@@ -204,14 +211,32 @@ def gradient_program(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
                 full[i] = x
             return f(*full, **kwargs)
 
-        value, lin = _linearize(of_chosen, list(chosen), new_tag())
+        value, lin = _linearize(of_chosen, [full[i] for i in nums], new_tag())
         if math.prod(np.shape(value)) != 1:
-            raise ShapeError(f"hessian needs a function with a scalar output, got shape "
+            raise ShapeError(f"a gradient needs a function with a scalar output, got shape "
                              f"{np.shape(value)}")
-        return list(lin.transposing_only().transpose(np.ones(np.shape(value))))
+        grads = list(lin.transposing_only().transpose(np.ones(np.shape(value))))
+        return [value, *grads] if with_value else grads
 
     program, _ = record(gradient, xs)
     return program
+
+
+def nested_value_and_grad(f: Callable[..., Any], args: tuple[Any, ...],
+                          kwargs: dict[str, Any], nums: tuple[int, ...]
+                          ) -> tuple[Any, list[Any]]:
+    """f's value and gradient in the arguments `nums` by reverse mode, when arguments carry the
+    tangents of other differentiations (Variables): the reverse pass is recorded at the plain
+    values and run on the arguments themselves, so those tangents flow through it (forward
+    or reverse mode over reverse mode)."""
+    if any(isinstance(v, Variable) for v in kwargs.values()):
+        raise NotImplementedError(
+            "reverse mode inside another differentiation takes the differentiated values as "
+            "positional arguments; pass them positionally, or use mode='forward'")
+    inputs = tuple(i for i, a in enumerate(args) if i in nums or isinstance(a, Variable))
+    program = gradient_program(f, args, kwargs, nums, inputs, with_value=True)
+    value, *grads = program.differentiate(*[args[i] for i in inputs])
+    return value, grads
 
 
 def cotangent_rows(lin: LinearMap, start: int, stop: int) -> list[np.ndarray]:

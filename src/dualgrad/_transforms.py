@@ -127,7 +127,8 @@ def _reverse(mode: str, args: tuple[Any, ...], nums: tuple[int, ...], outputs: i
     """Whether to run in reverse mode: asked for, or, with "auto", when the differentiated
     inputs number `AUTO_REVERSE_FROM` or more per output (`outputs`, None when not known
     before f runs). "auto" keeps forward mode inside another differentiation (a Variable among
-    the arguments: reverse mode does not nest yet) and when a `chunk_size` is given."""
+    the arguments: mode="reverse" nests, but records f's reverse pass at each call) and when a
+    `chunk_size` is given."""
     if mode != "auto":
         return bool(mode == "reverse")
     if outputs is None or chunk_size is not None \
@@ -245,7 +246,8 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         mode: "reverse", "forward", or "auto" (the default): reverse when the differentiated
             inputs hold `AUTO_REVERSE_FROM` (100) numbers or more, where it is measured to
             be faster; forward otherwise, with a `chunk_size`, and inside another
-            differentiation (reverse mode does not nest yet). Where reverse mode meets an
+            differentiation (where mode="reverse" records f's reverse pass and runs it on the
+            outer dual numbers: forward or reverse over reverse). Where reverse mode meets an
             infinite slope with a zero cotangent (a NaN where forward mode keeps the zero),
             "auto" computes the gradient again in forward mode.
         executor: a `concurrent.futures.Executor` (a ProcessPoolExecutor, or a Dask client's
