@@ -323,6 +323,7 @@ SPECS: dict[str, Spec] = {
     "reciprocal": unary(away_from_zero(0.5, 2.0)),
     # piecewise constant, away from their jumps
     "floor": unary(between_integers()),
+    "trunc": unary(between_integers()),
     "ceil": unary(between_integers()),
     "round": round_cases,
     # trigonometric and hyperbolic, inside their domains and away from tan's poles

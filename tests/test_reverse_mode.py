@@ -291,3 +291,66 @@ def test_hessian_falls_back_to_forward_over_forward_where_reverse_cannot_go():
         dg.hessian(untransposable, mode="reverse")(x)
     with pytest.raises(dg.TracingError):
         dg.hessian(branching, mode="reverse")(x)
+
+
+# rules that look at their values (a matrix's singularity, repeated eigen- or singular values)
+# before they differentiate: their reverse pass cannot be recorded to nest in reverse mode
+_CHECK_VALUES = {"det", "logabsdet", "solve", "eigh", "qr", "svd"}
+
+
+@pytest.mark.parametrize("name", BUILTIN_NAMES)
+def test_second_order_in_reverse_mode_matches_finite_differences(name: str) -> None:
+    """Second order by reverse over reverse, for every registered primitive: the gradient of
+    v . grad(c . f) is the Hessian-vector product of finite differences of forward mode's
+    gradient; a primitive whose rule checks its values says it cannot nest, clearly."""
+    prim = dg.primitive(name)
+    rng = np.random.default_rng(11)
+    for case in spec_cases(name)[:3]:
+        for i in case.diff:
+            out = np.asarray(prim(*case.args, **case.params))
+            c = rng.normal(size=out.shape)
+            v = rng.normal(size=np.shape(case.args[i]))
+
+            def scalar(x: Any, case: Any = case, i: int = i, c: Any = c) -> Any:
+                args = (*case.args[:i], x, *case.args[i + 1:])
+                return dg.sum(prim(*args, **case.params) * c)
+
+            def along_v(x: Any) -> Any:
+                return dg.sum(dg.grad(scalar, mode="reverse")(x) * v)
+
+            x = np.asarray(case.args[i], dtype=float)
+            try:
+                got = dg.grad(along_v, mode="reverse")(x)
+            except NotImplementedError as exc:
+                assert name in _CHECK_VALUES and "mode='forward'" in str(exc), str(exc)
+                continue
+            want = fd.directional(dg.grad(scalar, mode="forward"), (x,), (v,))
+            close(got, want, f"{name}, argument {i}, {case.label()}")
+
+
+def test_a_nested_grad_closing_over_an_outer_variable_is_not_zero():
+    """An inner grad (auto: reverse mode from 100 inputs) of a function closing over a Variable
+    of the outer differentiation takes forward mode: d/dy sum(grad_x sum(x x y)) = 2 x."""
+    x0, y0 = np.linspace(0.1, 1.0, 150), np.linspace(1.0, 2.0, 150)
+
+    def outer(y: Any) -> Any:
+        return dg.sum(dg.grad(lambda x: dg.sum(x * x * y))(x0))
+
+    np.testing.assert_allclose(dg.grad(outer, mode="forward")(y0), 2 * x0, rtol=1e-13)
+    with pytest.raises(NotImplementedError, match="closure"):
+        dg.grad(lambda y: dg.sum(dg.grad(lambda x: dg.sum(x * x * y), mode="reverse")(x0)),
+                mode="forward")(y0)
+
+
+def test_vjp_and_linearize_keep_their_point_when_the_caller_changes_it():
+    """vjp_fn and f_jvp belong to the point they were made at: writing into the caller's
+    array afterwards changes nothing; vjp_fn's results are the caller's own arrays."""
+    x = np.array([1.0, 2.0, 3.0])
+    _, vjp_fn = dg.vjp(lambda v: v * v, x)
+    _, f_jvp = dg.linearize(lambda v: v * v, x)
+    x[:] = 100.0
+    np.testing.assert_array_equal(vjp_fn(np.ones(3))[0], [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(f_jvp(np.ones(3)), [2.0, 4.0, 6.0])
+    c = np.ones(3)
+    (g,) = dg.vjp(lambda v: v + 0.0, np.ones(3))[1](c)
+    assert g.flags.writeable and not np.shares_memory(g, c)

@@ -181,3 +181,13 @@ def test_large_results_reuse_buffers_and_outputs_stay_the_callers():
         np.testing.assert_array_equal(got[0], want[0])
         assert got[1] == want[1]
     np.testing.assert_array_equal(first[0], kept[0])
+
+
+def test_an_output_is_never_a_buffer_of_the_program():
+    """An output that is a large ufunc result passed through unchanged (np.atleast_1d) is
+    not written into a buffer kept between replays: an earlier replay's output stays."""
+    program, _ = record(lambda x: [np.atleast_1d(np.exp(x))], [np.linspace(0, 1, 10_000)])
+    first, = program.replay(np.zeros(10_000))
+    second, = program.replay(np.ones(10_000))
+    assert first is not second
+    np.testing.assert_array_equal(first, np.ones(10_000))

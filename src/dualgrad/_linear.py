@@ -51,17 +51,17 @@ def linearize(f: Callable[..., Any], primals: Sequence[Any], tag: int
     values, outs = [], []
     for o in leaves(out):
         if type(o) is Variable and o.tag == tag:
+            if (o._tangent is not None and type(o._tangent) is not Tracer) \
+                    or type(o.value) is Variable:
+                raise NotImplementedError(
+                    "the output's tangent carries another differentiation's tangents: f uses "
+                    "a Variable of an outer differentiation that is not among its arguments (a "
+                    "closure); pass it to f as an argument, or use mode='forward'")
             values.append(o.value)
-            outs.append(o.tangent if type(o.tangent) is Tracer else None)
+            outs.append(o.tangent)
         else:
             values.append(o.value if type(o) is Variable else o)
             outs.append(None)
-    for o in outs:
-        if o is not None and type(o) is not Tracer:
-            raise NotImplementedError(
-                "the output's tangent carries another differentiation's tangents: f uses a "
-                "Variable of an outer differentiation that is not among its arguments (a "
-                "closure); pass it to f as an argument, or use mode='forward'")
     return rebuild(out, iter(values)), LinearMap(trace, [np.shape(x) for x in primals],
                                                  [np.shape(v) for v in values], outs)
 

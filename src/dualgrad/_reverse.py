@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _executors
 from ._core import Variable, new_tag
-from ._errors import MemoryBudgetError, ShapeError
+from ._errors import MemoryBudgetError, ShapeError, TracingError
 from ._linear import LinearMap
 from ._linear import linearize as _linearize
 from ._passes import as_input, constant, leaves, rebuild
@@ -60,7 +60,11 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple[
             if np.shape(c) != shape:
                 raise ShapeError(f"vjp_fn: cotangent {i} has shape {np.shape(c)}, but f's "
                                  f"output has shape {shape}; give one shaped like the output")
-        return tuple(lin.transpose(*cts))
+        given = [c for c in cts if type(c) is np.ndarray]
+        return tuple(np.array(g) if type(g) is np.ndarray and (
+            not g.flags.writeable or g.base is not None
+            or any(np.may_share_memory(g, c) for c in given)) else g
+            for g in lin.transpose(*cts))
 
     return out, vjp_fn
 
@@ -105,7 +109,7 @@ def _plain(x: Any, what: str) -> np.ndarray:
             f"{what} is a Variable of another differentiation: reverse mode inside another "
             "differentiation is not supported yet; use mode='forward' (or let mode='auto' pick "
             "it)")
-    return np.asarray(x)
+    return np.array(x)  # a copy: the recorded map must not change when the caller's does
 
 
 def _linear_map(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -234,7 +238,14 @@ def nested_value_and_grad(f: Callable[..., Any], args: tuple[Any, ...],
             "reverse mode inside another differentiation takes the differentiated values as "
             "positional arguments; pass them positionally, or use mode='forward'")
     inputs = tuple(i for i, a in enumerate(args) if i in nums or isinstance(a, Variable))
-    program = gradient_program(f, args, kwargs, nums, inputs, with_value=True)
+    try:
+        program = gradient_program(f, args, kwargs, nums, inputs, with_value=True)
+    except TracingError as exc:
+        raise NotImplementedError(
+            f"reverse mode inside another differentiation records f's reverse pass, and it "
+            f"read a value while recording ({exc}); a rule that checks its values (a matrix "
+            "for singularity, say) cannot nest in reverse mode: use mode='forward' for the "
+            "inner derivative") from exc
     value, *grads = program.differentiate(*[args[i] for i in inputs])
     return value, grads
 

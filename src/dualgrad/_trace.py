@@ -110,7 +110,9 @@ class Program:
                 continue
             value = values[out]
             if type(fn) is np.ufunc and not params and out not in final \
-                    and type(value) is np.ndarray and value.nbytes >= _BUFFERED:
+                    and type(value) is np.ndarray and value.nbytes >= _BUFFERED \
+                    and not any(type(values[i]) is np.ndarray
+                                and np.may_share_memory(value, values[i]) for i in final):
                 self.buffer_bytes += value.nbytes
                 params = {"out": np.empty_like(value)}
             code.append((functools.partial(fn, **params) if params else fn, _getter(ins), out))

@@ -231,7 +231,7 @@ class Tracer:
     def astype(self, dtype: Any, **kwargs: Any) -> Any:
         return _record(np.ndarray.astype, (self, dtype), kwargs)
 
-    def dot(self, other: Any) -> Any: return _record(self._method(np.dot), (self, other), {})
+    def dot(self, other: Any) -> Any: return _record(_dot_of(self, other), (self, other), {})
     def ravel(self) -> Any: return _record(self._method(np.ravel), (self,), {})
     def flatten(self) -> Any: return _record(self._method(np.ravel), (self,), {})
     def copy(self) -> Any: return _record(np.copy, (self,), {})
@@ -247,8 +247,22 @@ class Tracer:
 _METHODS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: np.ndarray.sum, np.mean: np.ndarray.mean, np.max: np.ndarray.max,
     np.min: np.ndarray.min, np.prod: np.ndarray.prod, np.reshape: np.ndarray.reshape,
-    np.ravel: np.ndarray.ravel, np.dot: np.ndarray.dot, np.transpose: np.ndarray.transpose,
+    np.ravel: np.ndarray.ravel, np.transpose: np.ndarray.transpose,
 }
+
+
+def _values_of(a: Any, b: Any) -> tuple[Any, Any]:
+    """What the innermost recording among a and b computes with: its own arrays' values, an
+    enclosing recording's arrays as they are."""
+    trace = _innermost([x for x in (a, b) if type(x) is Tracer])
+    va, vb = (x.value if type(x) is Tracer and x._trace is trace else x for x in (a, b))
+    return va, vb
+
+
+def _dot_of(a: Any, b: Any) -> Callable[..., Any]:
+    """ndarray.dot where both operands are arrays here (no Python wrapper), np.dot otherwise."""
+    va, vb = _values_of(a, b)
+    return np.ndarray.dot if type(va) is np.ndarray and type(vb) is np.ndarray else np.dot
 
 
 def _matmul_of(a: Any, b: Any) -> Callable[..., Any]:
@@ -256,8 +270,7 @@ def _matmul_of(a: Any, b: Any) -> Callable[..., Any]:
     a vector): the matmul ufunc's dispatch costs 1 us against 0.35 us on small arrays. The
     values are those the innermost recording computes with (an enclosing recording's array
     stays an array of that recording)."""
-    trace = _innermost([x for x in (a, b) if type(x) is Tracer])
-    va, vb = (x.value if type(x) is Tracer and x._trace is trace else x for x in (a, b))
+    va, vb = _values_of(a, b)
     if type(va) is np.ndarray and type(vb) is np.ndarray and va.ndim == 2 and 1 <= vb.ndim <= 2:
         return np.ndarray.dot
     return np.matmul

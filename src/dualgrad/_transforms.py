@@ -197,7 +197,15 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         nums = _argnums(argnums, len(args))
         if _reverse(mode, args, nums, 1, chunk_size):
             if executor is None:
-                value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
+                try:
+                    value, grads = reverse_value_and_grad(f, args, kwargs, nums, scalar)
+                except NotImplementedError:
+                    if mode != "auto":
+                        raise
+                    # f closes over a Variable of an outer differentiation: forward mode
+                    # nests through it
+                    return value_and_grad(f, argnums, chunk_size, memory_budget,
+                                          "forward")(*args, **kwargs)
             else:
                 _executors.check_picklable((f, args, kwargs), f"grad of {name}", executor)
                 value, grads = _executors.run(executor, _reverse_task,

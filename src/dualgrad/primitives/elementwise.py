@@ -175,6 +175,9 @@ floor = Primitive("floor", np.floor, Primitive.zero, elementwise=True, special=_
 
 ceil = Primitive("ceil", np.ceil, Primitive.zero, elementwise=True, special=_ON_ROWS)
 
+# rounding toward zero: floor for x >= 0, ceil below (fmod's rule divides with it)
+trunc = Primitive("trunc", np.trunc, Primitive.zero, elementwise=True, special=_ON_ROWS)
+
 # NumPy's round (round half to even) to `decimals` places; `around` is NumPy's other name for it,
 # and keeps the builtin `round` unshadowed
 around = Primitive("round", lambda x, decimals=0: np.round(x, decimals), Primitive.zero,
@@ -327,7 +330,7 @@ astype: Primitive = Primitive("astype", lambda x, dtype: np.asarray(x).astype(dt
 PRIMITIVES = (
     exp, expm1, log, log1p, log2, log10, sqrt, cbrt, square, reciprocal,
     sigmoid, tanh, relu, softplus, log_sigmoid,
-    sign, floor, ceil, around, absolute, maximum, minimum, clip, where,
+    sign, floor, ceil, trunc, around, absolute, maximum, minimum, clip, where,
     exp2, logaddexp, logaddexp2, deg2rad, rad2deg, sinc, remainder, fmod, fmax, fmin, heaviside,
     astype,
 )
