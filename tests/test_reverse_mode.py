@@ -315,7 +315,7 @@ def test_second_order_in_reverse_mode_matches_finite_differences(name: str) -> N
                 args = (*case.args[:i], x, *case.args[i + 1:])
                 return dg.sum(prim(*args, **case.params) * c)
 
-            def along_v(x: Any) -> Any:
+            def along_v(x: Any, scalar: Any = scalar, v: Any = v) -> Any:
                 return dg.sum(dg.grad(scalar, mode="reverse")(x) * v)
 
             x = np.asarray(case.args[i], dtype=float)
