@@ -328,3 +328,29 @@ def test_a_dask_worker_killed_mid_step_leaves_the_weights_unchanged(dask_executo
         model.fit(DATA_X, DATA_Y, epochs=2, verbose=False, executor=dask_executor)
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_shards_on_threads_of_one_process_do_not_share_a_model():
+    """A thread pool runs shards at once in one process: each thread rebuilds its own model
+    (its recorded programs write into buffers of their own), so the sharded gradient and
+    three epochs of fit equal the serial ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(200, 6)), rng.normal(size=(200, 2))
+
+    def model() -> dg.Model:
+        return dg.Model([{"type": "dense", "units": 16, "activation": "tanh"},
+                         {"type": "dense", "units": 2}], "mse", "adam", seed=0,
+                        gradient="forward")
+
+    serial, sharded = model(), model()
+    with ThreadPoolExecutor(8) as threads:
+        for a, b in zip(serial.gradient(x, y),
+                        sharded.gradient(x, y, executor=threads, shards=8)):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+        serial.fit(x, y, epochs=3, batch_size=50, shuffle=False, verbose=False)
+        sharded.fit(x, y, epochs=3, batch_size=50, shuffle=False, verbose=False,
+                    executor=threads, shards=4)
+    for a, b in zip(serial.get_weights(), sharded.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)

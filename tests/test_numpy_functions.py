@@ -329,3 +329,36 @@ def test_full_svd_of_a_wide_matrix_is_refused_with_the_way_out() -> None:
     """svd with full_matrices=True of a non-square Variable names full_matrices=False."""
     with pytest.raises(NotImplementedError, match="full_matrices=False"):
         np.linalg.svd(Variable(X, np.ones_like(X)))
+
+
+def test_pad_refuses_odd_reflection_rather_than_copying_wrong_entries():
+    """np.pad's reflect_type='odd' is no copy of entries (2 * edge - entry): refused with the
+    way out, never a wrong gather; the default even reflection matches NumPy."""
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    v = dg.Variable(x, np.ones(6))
+    with pytest.raises(NotImplementedError, match="reflect_type"):
+        np.pad(v, (2, 0), mode="reflect", reflect_type="odd")
+    np.testing.assert_array_equal(np.pad(v, (2, 1), mode="symmetric").value,
+                                  np.pad(x, (2, 1), mode="symmetric"))
+
+
+def test_split_at_indices_that_do_not_increase_gives_numpys_pieces():
+    """np.split with an index list that goes back gives NumPy's pieces, values and shapes."""
+    x = np.arange(12.0).reshape(3, 4)
+    v = dg.Variable(x, np.ones((1, 3, 4)))
+    for got, want in zip(np.split(v, [3, 1], axis=1), np.split(x, [3, 1], axis=1)):
+        np.testing.assert_array_equal(got.value, want)
+
+
+def test_average_returned_without_weights_gives_the_count():
+    """np.average(v, returned=True) without weights gives the mean and the count, as NumPy."""
+    v = dg.Variable(np.array([1.0, 2.0, 3.0]), np.ones(3))
+    mean, count = np.average(v, returned=True)
+    assert float(mean.value) == 2.0 and float(count) == 3.0
+
+
+def test_nanmean_keeps_float32():
+    """np.nanmean of a float32 Variable stays float32, value and tangent, as NumPy's."""
+    v = dg.Variable(np.array([1.0, np.nan, 3.0], dtype=np.float32), np.ones(3, np.float32))
+    out = np.nanmean(v)
+    assert out.value.dtype == np.float32 and out.tangent.dtype == np.float32

@@ -3,6 +3,7 @@ the nan-functions, average, cumsum and norm."""
 
 from __future__ import annotations
 
+import builtins
 import operator
 from typing import Any
 
@@ -90,8 +91,9 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
         np.nanmean(elementwise._primal(a), axis=_axes(axis))  # NumPy's own warning
     total = reductions.reduce_sum(elementwise.where(numbers, a, 0.0), axis=_axes(axis),
                                   keepdims=keepdims)
+    dtype = np.asarray(elementwise._primal(a)).dtype  # float32 stays float32, as in NumPy
     with np.errstate(invalid="ignore", divide="ignore"):
-        return arithmetic.multiply(total, 1.0 / count)
+        return arithmetic.multiply(total, (1.0 / count).astype(dtype))
 
 
 def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
@@ -104,7 +106,9 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         result = reductions.reduce_mean(a, axis=axis, keepdims=keepdims)
         if not returned:
             return result
-        scale = np.size(elementwise._primal(a)) // max(np.size(elementwise._primal(result)), 1)
+        # (builtins.max: this module's own `max` is NumPy's, for Variables)
+        scale = np.size(elementwise._primal(a)) // builtins.max(
+            np.size(elementwise._primal(result)), 1)
         return result, np.full(np.shape(result), float(scale))
     w = as_array(weights)
     if np.shape(w) != np.shape(a):

@@ -199,6 +199,12 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     `constant_values`, differentiable too), 'edge', 'reflect', 'symmetric' and 'wrap'."""
     array = as_array(array)
     if mode in _COPYING_MODES:
+        if kwargs.get("reflect_type", "even") != "even":
+            # odd reflection computes 2 * edge - entry: no longer a copy of entries
+            raise NotImplementedError(
+                f"numpy.pad(mode={mode!r}, reflect_type={kwargs['reflect_type']!r}) on a "
+                "dualgrad Variable is not supported; use reflect_type='even' (the default), or "
+                "build the odd reflection as 2 * edge - np.pad(x, ..., mode=...)")
         return _gather(array, lambda p: np.pad(p, pad_width, mode=mode, **kwargs))
     if mode != "constant":
         raise NotImplementedError(
@@ -292,11 +298,10 @@ def append(arr: Any, values: Any, axis: Any = None) -> Any:
 def _pieces(ary: Any, bounds: list[np.ndarray], axis: int) -> list[Any]:
     n = _ndim(ary)
     axis = _axis(axis, n, "split")
-    out, start = [], 0
-    for piece in bounds:
-        stop = start + len(piece)
-        out.append(shaping.getitem(ary, index=(slice(None),) * axis + (slice(start, stop),)))
-        start = stop
+    out = []
+    for piece in bounds:  # each piece's own positions: the indices need not increase
+        where = slice(int(piece[0]), int(piece[-1]) + 1) if len(piece) else slice(0, 0)
+        out.append(shaping.getitem(ary, index=(slice(None),) * axis + (where,)))
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -155,8 +156,18 @@ def _run(executor: Any, task: Any, payload: tuple[Any, ...], x: np.ndarray, y: n
 
 # ---- on the workers --------------------------------------------------------------------------
 
-_MODELS: dict[str, Model] = {}  # the models rebuilt in this process, by config
+# The models rebuilt in this worker, by config: one cache per thread, since a model (its
+# weights, its recorded programs and their buffers) serves one task at a time, and a worker
+# may run several tasks at once in threads (a thread pool, Dask's default workers).
+_LOCAL = threading.local()
 _KEEP = 4
+
+
+def _models() -> dict[str, Model]:
+    models: dict[str, Model] | None = getattr(_LOCAL, "models", None)
+    if models is None:
+        models = _LOCAL.models = {}
+    return models
 
 
 def _worker_model(from_config: Any, config: dict[str, Any], columns: int, flat: np.ndarray
@@ -164,7 +175,8 @@ def _worker_model(from_config: Any, config: dict[str, Any], columns: int, flat: 
     """The model of `config`, rebuilt (by `from_config`) once per process, with its loss
     weighed by the last target column when `columns`, and its weights at `flat`."""
     key = json.dumps(config, sort_keys=True, default=repr)
-    model = _MODELS.get(key)
+    models = _models()
+    model = models.get(key)
     if model is None:
         try:
             model = from_config(config)
@@ -174,9 +186,9 @@ def _worker_model(from_config: Any, config: dict[str, Any], columns: int, flat: 
                 "from the plugins installed where they run: install the same plugin packages "
                 "on them (a part registered with dualgrad.register in your process only is "
                 "unknown to a worker that did not fork from it)") from None
-        if len(_MODELS) >= _KEEP:
-            _MODELS.pop(next(iter(_MODELS)))
-        _MODELS[key] = model
+        if len(models) >= _KEEP:
+            models.pop(next(iter(models)))
+        models[key] = model
     weights = model._built_weights()
     if flat.shape != weights.flat.shape:
         raise ConfigError(f"the model rebuilt on the worker has {weights.size} weights, the "
