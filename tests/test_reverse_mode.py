@@ -354,3 +354,16 @@ def test_vjp_and_linearize_keep_their_point_when_the_caller_changes_it():
     c = np.ones(3)
     (g,) = dg.vjp(lambda v: v + 0.0, np.ones(3))[1](c)
     assert g.flags.writeable and not np.shares_memory(g, c)
+
+
+def test_the_transpose_of_a_sum_reads_keepdims_in_numpys_order():
+    """np.sum(t, axis, dtype, out, keepdims) given positionally: its transpose reads keepdims
+    from the fifth argument (not dtype from the third) and spreads c back over the axis."""
+    from dualgrad._transposes import transposed
+
+    c = np.array([[1.0], [2.0], [3.0]])  # the cotangent of a sum over axis 1, kept
+    ((k, g),) = transposed(np.sum, np.sum, c, [None, 1, None, None, True], [0], [(3, 2)], {})
+    assert k == 0
+    np.testing.assert_array_equal(g, [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    ((_, g),) = transposed(np.sum, np.sum, c[:, 0], [None, 1, np.float64], [0], [(3, 2)], {})
+    np.testing.assert_array_equal(g, [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])

@@ -93,7 +93,8 @@ def _reduction(mean: bool) -> Rule:
              params: dict[str, Any]) -> list[tuple[int, Any]]:
         shape = shapes[0]
         axis = args[1] if len(args) > 1 else params.get("axis")
-        keepdims = args[2] if len(args) > 2 else params.get("keepdims", False)
+        # NumPy's order: (a, axis, dtype, out, keepdims)
+        keepdims = args[4] if len(args) > 4 else params.get("keepdims", False)
         axes = _axes(axis, len(shape))
         if not keepdims:
             c = np.reshape(c, tuple(1 if i in axes else n for i, n in enumerate(shape)))
