@@ -30,8 +30,15 @@ EXPECTED_FAILURES = {
 }
 
 
-@parametrize_with_checks([DualgradClassifier(**SMALL), DualgradRegressor(**SMALL)],
-                         expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
+_CHECKS = parametrize_with_checks([DualgradClassifier(**SMALL), DualgradRegressor(**SMALL)],
+                                  expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
+# older scikit-learn (1.7, the last for Python 3.10) hands pytest a generator of cases, which
+# pytest deprecates: a list serves every version
+_CHECKS = pytest.mark.parametrize(_CHECKS.mark.args[0], list(_CHECKS.mark.args[1]),
+                                  **_CHECKS.mark.kwargs)
+
+
+@_CHECKS
 def test_scikit_learn_estimator_checks(estimator, check):
     """Each of scikit-learn's estimator checks passes (or fails as listed, with its reason)."""
     check(estimator)

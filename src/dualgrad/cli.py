@@ -72,6 +72,14 @@ def read_table(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
                 continue
             rows.append((number, row))
     except csv.Error as exc:
+        if "\x00" in text:  # Python 3.10's csv refuses NUL itself: say where, as 3.11's cells do
+            at = text.index("\x00")
+            line_start = text.rfind("\n", 0, at) + 1
+            line = text[line_start:text.find("\n", at) if "\n" in text[at:] else len(text)]
+            line_no, column = text.count("\n", 0, at) + 1, text.count(",", line_start, at) + 1
+            cell = line.split(",")[column - 1]
+            raise DataError(f"{path}, row {line_no}, column {column}: holds a NUL byte "
+                            f"({_show(cell)}); the file is damaged or not a text CSV") from None
         raise DataError(f"{path}, row {reader.line_num}: not readable as CSV ({exc})") from None
     if not rows:
         raise DataError(f"{path} has a header but no data rows" if header is not None
