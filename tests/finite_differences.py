@@ -60,3 +60,24 @@ def jacobian(f: Callable[..., Any], args: Sequence[Any], argnum: int,
 def derivative(f: Callable[[float], Any], x: float, eps: float = EPS) -> float:
     """df/dx of a scalar function of one scalar."""
     return float((np.asarray(f(x + eps)) - np.asarray(f(x - eps))) / (2 * eps))
+
+
+def model_gradient(model: Any, x: Any, y: Any, eps: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of `model`'s loss on (x, y) in each of its weights, shaped like
+    `get_weights`; the model's weights are left as they were."""
+    weights = model.get_weights()
+    grads = [np.zeros_like(w) for w in weights]
+    try:
+        for i, w in enumerate(weights):
+            for idx in np.ndindex(w.shape):
+                bumped = [v.copy() for v in weights]
+                bumped[i][idx] += eps
+                model.set_weights(bumped)
+                up = model.evaluate(x, y)
+                bumped[i][idx] -= 2 * eps
+                model.set_weights(bumped)
+                down = model.evaluate(x, y)
+                grads[i][idx] = (up - down) / (2 * eps)
+    finally:
+        model.set_weights(weights)
+    return grads

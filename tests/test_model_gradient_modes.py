@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import attrs
 import numpy as np
 import pytest
 
 import dualgrad as dg
+import finite_differences as fd
+from test_training_programs import _Branching, _Counted
 
 
 def _model(mode: str, units: tuple[int, ...] = (6, 4), seed: int = 3, **kw: Any) -> dg.Model:
@@ -41,19 +42,8 @@ def test_a_reverse_gradient_matches_finite_differences() -> None:
     x, y = _data(12)
     model = _model("reverse", units=(3,))
     grads = model.gradient(x, y)
-    weights = model.get_weights()
-    eps = 1e-6
-    for i, w in enumerate(weights):
-        for idx in np.ndindex(w.shape):
-            bumped = [v.copy() for v in weights]
-            bumped[i][idx] += eps
-            model.set_weights(bumped)
-            up = model.evaluate(x, y)
-            bumped[i][idx] -= 2 * eps
-            model.set_weights(bumped)
-            down = model.evaluate(x, y)
-            assert abs((up - down) / (2 * eps) - grads[i][idx]) < 1e-7
-    model.set_weights(weights)
+    for fd_grad, grad in zip(fd.model_gradient(model, x, y), grads):
+        np.testing.assert_allclose(grad, fd_grad, rtol=0, atol=1e-7)
 
 
 def test_the_mode_is_kept_in_the_config_and_checked() -> None:
@@ -77,25 +67,6 @@ def test_auto_keeps_forward_mode_for_few_weights_and_takes_reverse_for_many() ->
     large = _model("auto", units=(32, 32))
     assert not small._gradients.reverse(small._built_weights(), 100)
     assert large._gradients.reverse(large._built_weights(), 100)
-
-
-@attrs.define(frozen=True)
-class _Counted(dg.Dense):
-    name: ClassVar[str] = "counted_dense_reverse"
-    calls: ClassVar[list[int]] = [0]
-
-    def __call__(self, params: Any, x: Any) -> Any:
-        type(self).calls[0] += 1
-        return super().__call__(params, x)
-
-
-@attrs.define(frozen=True)
-class _Branching(dg.Dense):
-    name: ClassVar[str] = "branching_dense_reverse"
-
-    def __call__(self, params: Any, x: Any) -> Any:
-        out = super().__call__(params, x)
-        return out * 2.0 if np.sum(x) > 1e9 else out
 
 
 def test_a_reverse_step_is_recorded_once_and_replayed() -> None:

@@ -16,8 +16,7 @@ import numpy as np
 from . import _zeros
 from ._core import Variable, new_tag, unit_seeds
 from ._errors import ConfigError
-from ._linear import linearize
-from ._programs import StepPrograms
+from ._programs import StepPrograms, reverse_pass
 from ._weights import Weights
 from .layers import Layer
 from .layers.base import Mode, enter, leave
@@ -243,24 +242,8 @@ class GradientEngine:
                  ) -> tuple[float, np.ndarray]:
         """The loss and its gradient by one reverse pass: the rules' linear equations recorded
         on symbolic tangents of every weight, and run back from the loss."""
-        arrays = [w for ws in params for w in ws]
-        counts = [len(ws) for ws in params]
-
-        def loss(*flat: Any) -> Any:
-            nested, at = [], 0
-            for n in counts:
-                nested.append(list(flat[at:at + n]))
-                at += n
-            return self.loss_of(nested, x, y)
-
-        out, lin = linearize(loss, arrays, new_tag())
-        with np.errstate(invalid="ignore"):  # 0 * inf: a NaN is looked for by the caller
-            grads = lin.transposing_only().transpose(np.ones(()))
-        grad = np.empty(weights.size)
-        at = 0
-        for g in grads:
-            grad[at:at + g.size] = g.reshape(-1)
-            at += g.size
+        out, grad = reverse_pass(self.loss_of, [len(ws) for ws in params],
+                                 [w for ws in params for w in ws], x, y)
         if repair and np.isnan(grad).any() and math.isfinite(float(out)):
             # an infinite slope met a zero cotangent: forward mode keeps the zero (see _zeros)
             mode, self.mode = self.mode, "forward"
@@ -271,13 +254,20 @@ class GradientEngine:
         return float(out), grad
 
     def forward_gradient(self, weights: Weights, x: np.ndarray, y: np.ndarray,
-                         rng: np.random.Generator) -> tuple[float, np.ndarray]:
-        """The loss and a forward gradient ``(grad . v) v``, v ~ N(0, I): one direction."""
+                         rng: np.random.Generator, mode: Mode | None = None
+                         ) -> tuple[float, np.ndarray]:
+        """The loss and a forward gradient ``(grad . v) v``, v ~ N(0, I): one direction, the
+        layers run in `mode` (None: the current one)."""
         v = rng.standard_normal(weights.size)
         tag = new_tag()
         params = [[Variable._make(w, t, tag) for w, t in zip(ws, ts)]
                   for ws, ts in zip(weights.params, weights.views(v.reshape(1, -1)))]
-        out = self.loss_of(params, x, y)
+        token = None if mode is None else enter(mode)
+        try:
+            out = self.loss_of(params, x, y)
+        finally:
+            if token is not None:
+                leave(token)
         if isinstance(out, Variable) and out.tag == tag:
             return float(out.value), float(out.tangent[0]) * v
         return float(out), np.zeros_like(v)

@@ -5,13 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ._seams import ops
 
-__all__ = ["Operators"]
+__all__ = ["Operators", "ValueShaped"]
 
 
 def _primal_of(x: Any) -> Any:
     return x.primal() if hasattr(x, "primal") else x
+
+
+class ValueShaped:
+    """`shape`, `ndim`, `size` and `dtype`, those of `self.value`: for the array stand-ins whose
+    value is an array (`Variable`, and the trace's `Tracer`)."""
+
+    __slots__ = ()
+    value: Any
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape  # type: ignore[no-any-return]
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim  # type: ignore[no-any-return]
+
+    @property
+    def size(self) -> int:
+        return self.value.size  # type: ignore[no-any-return]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.value.dtype  # type: ignore[no-any-return]
 
 
 class Operators:

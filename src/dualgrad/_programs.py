@@ -24,7 +24,28 @@ from ._core import Rows, Variable, new_tag, unit_seeds
 from ._linear import linearize
 from ._trace import Program, TracingError, record
 
-__all__ = ["StepPrograms"]
+__all__ = ["StepPrograms", "reverse_pass"]
+
+
+def reverse_pass(loss_of: Any, layout: Sequence[int], ws: Sequence[Any], x: Any, y: Any
+                 ) -> list[Any]:
+    """``[loss, gradient]`` at the weights `ws` (flat: `layout` gives each layer's count), by one
+    reverse pass: the rules' linear equations recorded on symbolic tangents of every weight and
+    run back from the loss. On plain arrays it is the eager reverse step; on recorded arrays
+    it records the forward and the backward pass of a program (see `_reverse_step`)."""
+    def loss(*flat: Any) -> Any:
+        params, at = [], 0
+        for n in layout:
+            params.append(list(flat[at:at + n]))
+            at += n
+        return loss_of(params, x, y)
+
+    value, lin = linearize(loss, list(ws), new_tag())
+    with np.errstate(invalid="ignore"):  # 0 * inf: a NaN is looked for by the caller
+        grads = lin.transposing_only().transpose(np.ones(()))
+    if not grads:  # a model without weights
+        return [value, np.zeros(0)]
+    return [value, np.concatenate([np.reshape(g, -1) for g in grads])]
 
 
 class _ConstantLossError(Exception):
@@ -128,18 +149,7 @@ class StepPrograms:
         """The step in reverse mode: the loss's linear map in the weights, recorded inside
         the step and transposed there, so that the program holds the backward pass too."""
         def step(*inputs: Any) -> list[Any]:
-            ws, xb, yb = inputs[:-2], inputs[-2], inputs[-1]
-
-            def loss(*flat: Any) -> Any:
-                params, at = [], 0
-                for n in layout:
-                    params.append(list(flat[at:at + n]))
-                    at += n
-                return self._loss_of(params, xb, yb)
-
-            value, lin = linearize(loss, list(ws), new_tag())
-            grads = lin.transposing_only().transpose(np.ones(()))
-            return [value, np.concatenate([np.reshape(g, -1) for g in grads])]
+            return reverse_pass(self._loss_of, layout, inputs[:-2], inputs[-2], inputs[-1])
         return step
 
     def _forward_step(self, weights: Any, layout: list[int]) -> Any:

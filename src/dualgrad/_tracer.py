@@ -21,6 +21,7 @@ from . import _core, _seams
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
 from ._nests import Nested, find, has_tracer, untraced
+from ._operators import ValueShaped
 from ._primitive import _checked
 
 __all__ = ["Tracer", "TracingError"]
@@ -83,7 +84,7 @@ class _Trace:
         return self.constant(x)
 
 
-class Tracer:
+class Tracer(ValueShaped):
     """An array of a program being recorded: its value in the recorded run, and its slot.
 
     It supports what rules and layers do with arrays (NumPy functions and ufuncs, operators,
@@ -100,22 +101,6 @@ class Tracer:
 
     def __repr__(self) -> str:
         return f"<dualgrad.Tracer shape={self.shape} dtype={self.dtype}>"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.value.shape  # type: ignore[no-any-return]
-
-    @property
-    def ndim(self) -> int:
-        return self.value.ndim  # type: ignore[no-any-return]
-
-    @property
-    def size(self) -> int:
-        return self.value.size  # type: ignore[no-any-return]
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self.value.dtype  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         return len(self.value)

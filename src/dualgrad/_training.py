@@ -15,7 +15,7 @@ from ._history import History, progress
 from ._updating import all_finite, loss_and_grad, updated
 from ._weights import Weights
 from .callbacks import Callback
-from .layers.base import Mode, enter, leave
+from .layers.base import Mode
 from .losses import Loss
 from .losses.weighted import SampleWeighted
 from .optimizers import Optimizer
@@ -171,68 +171,59 @@ class Trainer:
 
     def step(self, opt: Optimizer, weights: Weights, x: np.ndarray, y: np.ndarray) -> float:
         """One update by `opt` on the batch (x, y); returns the batch's loss before it. The
-        layers run in training mode (see `dualgrad.layers.current_mode`)."""
+        layers run in training mode (see `dualgrad.layers.current_mode`): the engine sets it
+        where it runs them at all (a replayed step runs none)."""
         mode = self._mode
         if mode is None or mode._layers is not self.engine.layers:
             mode = self._mode = Mode(True, self.rng, self.engine.layers)
         mode.renew()
-        # the engine runs the layers in training mode when it runs them at all (a replayed
-        # step runs none); the rest of the step, as the sharded engine, sees it set here too
-        token = enter(mode) if self.sharded is not None or opt.gradient_estimate == "forward" \
-            or opt.needs_loss else None
-        try:
-            opt_state = self._optimizer_state(opt, weights)
-            engine = self.sharded or self.engine
-            if opt.gradient_estimate == "forward":
-                value, grad = engine.forward_gradient(weights, x, y, self.rng)
-            else:
-                value, grad = engine.value_and_gradient(weights, x, y, fixed=self.fixed,
-                                                        mode=mode if token is None else None)
-            flat = weights.flat
-            if not math.isfinite(value):
-                if self.previous is not None:  # back to the weights whose loss was finite
-                    np.copyto(flat, self.previous)
-                raise NonFiniteLossError(
-                    f"the loss became {value} on a batch; training stopped and the model keeps the "
-                    "last weights whose loss was finite. Lower the learning rate or check the "
-                    "data's scale")
-            new_flat, state = (self._update(opt, opt_state, weights, grad, x, y) if opt.needs_loss
-                               else updated(opt, opt_state, weights, grad))
-            if new_flat.shape != flat.shape:
-                raise ShapeError(
-                    f"the optimizer {opt!r} returned {new_flat.size} new weight value(s) for "
-                    f"{flat.size} weights; training stopped and the model keeps its weights. An "
-                    "optimizer's update must return one array per weight array, of its shape")
+        opt_state = self._optimizer_state(opt, weights)
+        engine = self.sharded or self.engine
+        if opt.gradient_estimate == "forward":
+            value, grad = engine.forward_gradient(weights, x, y, self.rng, mode=mode)
+        else:
+            value, grad = engine.value_and_gradient(weights, x, y, fixed=self.fixed, mode=mode)
+        flat = weights.flat
+        if not math.isfinite(value):
+            if self.previous is not None:  # back to the weights whose loss was finite
+                np.copyto(flat, self.previous)
+            raise NonFiniteLossError(
+                f"the loss became {value} on a batch; training stopped and the model keeps the "
+                "last weights whose loss was finite. Lower the learning rate or check the "
+                "data's scale")
+        new_flat, state = self._update(opt, opt_state, weights, grad, x, y, mode)
+        if new_flat.shape != flat.shape:
+            raise ShapeError(
+                f"the optimizer {opt!r} returned {new_flat.size} new weight value(s) for "
+                f"{flat.size} weights; training stopped and the model keeps its weights. An "
+                "optimizer's update must return one array per weight array, of its shape")
+        finite = all_finite(new_flat)
+        if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
+            # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
+            value, grad = engine.value_and_gradient(weights, x, y, repair=True, mode=mode)
+            new_flat, state = self._update(opt, opt_state, weights, grad, x, y, mode)
             finite = all_finite(new_flat)
-            if not finite and opt.gradient_estimate != "forward" and np.isnan(grad).any():
-                # an infinite slope met a zero tangent (see _zeros): the gradient again, repaired
-                value, grad = engine.value_and_gradient(weights, x, y, repair=True,
-                                                        mode=mode if token is None else None)
-                new_flat, state = self._update(opt, opt_state, weights, grad, x, y)
-                finite = all_finite(new_flat)
-            if not finite:
-                raise NonFiniteLossError(
-                    "a step produced NaN or infinite weights; training stopped and the model keeps "
-                    "its last finite weights. Lower the learning rate or check the data's scale")
-            # into the same buffer, so the layers' views of it stay valid from step to step; the
-            # weights just scored are kept, in case the next loss is not finite
-            if self.previous is None or self.previous.shape != flat.shape:
-                self.previous = np.empty_like(flat)
-            self.previous[...] = flat
-            flat[...] = new_flat
-            self.state = state
-            return value
-        finally:
-            if token is not None:
-                leave(token)
+        if not finite:
+            raise NonFiniteLossError(
+                "a step produced NaN or infinite weights; training stopped and the model keeps "
+                "its last finite weights. Lower the learning rate or check the data's scale")
+        # into the same buffer, so the layers' views of it stay valid from step to step; the
+        # weights just scored are kept, in case the next loss is not finite
+        if self.previous is None or self.previous.shape != flat.shape:
+            self.previous = np.empty_like(flat)
+        self.previous[...] = flat
+        flat[...] = new_flat
+        self.state = state
+        return value
 
     def _update(self, opt: Optimizer, opt_state: Any, weights: Weights, grad: np.ndarray,
-                x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
+                x: np.ndarray, y: np.ndarray, mode: Mode) -> tuple[np.ndarray, Any]:
         """The optimizer's new weights, as one flat float64 vector, and its new state."""
+        if not opt.needs_loss:
+            return updated(opt, opt_state, weights, grad)
         engine = self.sharded or self.engine
-        evaluate = (loss_and_grad(engine, opt.flat_weights, weights, x, y, self.fixed)
-                    if opt.needs_loss else None)
-        return updated(opt, opt_state, weights, grad, evaluate)
+        return updated(opt, opt_state, weights, grad,
+                       loss_and_grad(engine, opt.flat_weights, weights, x, y, self.fixed, mode))
 
 
 def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,

@@ -40,7 +40,7 @@ def updated(opt: Optimizer, opt_state: Any, weights: Weights, grad: np.ndarray,
 
 
 def loss_and_grad(engine: GradientEngine, flat_form: bool, weights: Weights, x: np.ndarray,
-                  y: np.ndarray, fixed: bool) -> LossAndGrad:
+                  y: np.ndarray, fixed: bool, mode: Any = None) -> LossAndGrad:
     """For optimizers that evaluate the loss elsewhere (line searches): the batch's loss and
     gradient at any weights, given and returned flat (`flat_form`) or as one array per weight
     array."""
@@ -53,9 +53,10 @@ def loss_and_grad(engine: GradientEngine, flat_form: bool, weights: Weights, x: 
         if flat.shape != weights.flat.shape:
             raise ShapeError(f"loss_and_grad takes {weights.size} weights in all, got "
                              f"{flat.size}")
-        value, grad = engine.value_and_gradient(weights, x, y, flat, fixed=fixed)
+        value, grad = engine.value_and_gradient(weights, x, y, flat, fixed=fixed, mode=mode)
         if math.isfinite(value) and np.isnan(grad).any():  # see _zeros, as in Trainer.step
-            value, grad = engine.value_and_gradient(weights, x, y, flat, repair=True)
+            value, grad = engine.value_and_gradient(weights, x, y, flat, repair=True,
+                                                    mode=mode)
         return value, [grad] if flat_form else weights.arrays(grad)
 
     return evaluate

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import DualgradTypeError, ShapeError
-from ._operators import Operators
+from ._operators import Operators, ValueShaped
 from ._rows import Rows
 from ._seams import numpy_dispatch as _numpy
 from ._seams import ops
@@ -87,7 +87,7 @@ def as_real(x: Any, what: str) -> np.ndarray:
     )
 
 
-class Variable(Operators):
+class Variable(ValueShaped, Operators):
     """A dual number: a value and its tangents along one or more directions.
 
     Args:
@@ -172,22 +172,6 @@ class Variable(Operators):
         if type(t) is Rows:
             return t.total
         return 0 if t is None else int(t.shape[0])
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.value.shape  # type: ignore[no-any-return]
-
-    @property
-    def ndim(self) -> int:
-        return self.value.ndim  # type: ignore[no-any-return]
-
-    @property
-    def size(self) -> int:
-        return self.value.size  # type: ignore[no-any-return]
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self.value.dtype  # type: ignore[no-any-return]
 
     @property
     def T(self) -> Variable:  # noqa: N802 - NumPy's name
