@@ -2,7 +2,8 @@
 
 A model's step runs the same equations every time: its control flow is fixed by its declared
 layers and loss. So the first step on a batch shape records them (the layers and the loss run
-on Tracers, the rules on the weights' seeded tangents) and later steps replay the program on the
+on Tracers; in forward mode the rules run on the weights' seeded tangents, in reverse mode the
+backward pass is recorded too, see `reverse_pass`) and later steps replay the program on the
 new weights, without the layers' Python, the dispatch or the checks of an eager pass.
 
 Full-batch training data comes back at every step: it is *fixed*, and the equations that
@@ -107,9 +108,9 @@ class StepPrograms:
     def record(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray, y: np.ndarray,
                fixed: bool, params: Sequence[Sequence[Any]], budget: int
                ) -> tuple[Any, Any] | None:
-        """Record the batch's program, every weight a direction, and give this step's loss
-        and gradient; None when the step must run eagerly (a layer or the loss cannot be
-        recorded)."""
+        """Record the batch's program (forward or reverse mode, as `reverse` says) and give
+        this step's loss and gradient; None when the step must run eagerly (a layer or the loss
+        cannot be recorded)."""
         made_for = self._for
         if made_for is None or made_for[0] is not weights.layout or made_for[1] != parts:
             self.clear()
