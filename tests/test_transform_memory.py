@@ -70,7 +70,7 @@ def test_a_jacobian_larger_than_the_budget_is_refused_at_once() -> None:
         dg.jacobian(f)(x)
     assert isinstance(info.value, MemoryError)
     assert (info.value.needed, info.value.budget) == (80_000_000_000, 2**30)
-    assert seen == [0]  # f ran once, on constants, to learn its output's size
+    assert seen == [-1]  # f ran once, recorded on plain arrays, to learn its output's size
     assert peak_bytes(lambda: dg.jacobian(f)(x)) < 64 * 2**20
 
 
@@ -90,12 +90,27 @@ def test_a_grad_larger_than_the_budget_is_refused() -> None:
     assert seen == []
 
 
-def test_an_explicit_chunk_size_still_refuses_a_huge_answer_after_its_first_pass() -> None:
-    """With chunk_size, the first pass tells the answer's size and the others never run."""
+def test_an_explicit_chunk_size_still_refuses_a_huge_answer_before_any_pass() -> None:
+    """With chunk_size, the recording of f tells the answer's size and no pass runs."""
     f, seen = recorder(lambda x: dg.reshape(x[:, None] * B, (-1,)))
     with pytest.raises(dg.MemoryBudgetError, match="jacobian"):
         dg.jacobian(f, chunk_size=2, memory_budget=10**6)(np.ones(100))
-    assert seen == [2]
+    assert seen == [-1]
+
+
+def test_an_explicit_chunk_size_refuses_after_the_first_pass_of_a_function_not_recorded(
+) -> None:
+    """With chunk_size, a function whose Python reads its values (which is not recorded)
+    tells the answer's size in its first pass, and the other passes never run."""
+    def f(x: Any) -> Any:
+        if float(dg.sum(x).primal()) > 0:  # Python reading a value: f runs eagerly
+            return dg.reshape(x[:, None] * B, (-1,))
+        return x
+
+    f, seen = recorder(f)
+    with pytest.raises(dg.MemoryBudgetError, match="jacobian"):
+        dg.jacobian(f, chunk_size=2, memory_budget=10**6)(np.ones(100))
+    assert seen == [-1, 2]
 
 
 def test_memory_budget_error_keeps_its_sizes_through_pickle() -> None:

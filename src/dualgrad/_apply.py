@@ -224,8 +224,8 @@ def _tangent(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], out
             tangent, directions = c, full[0]
             # a contribution that owns its memory and is no argument's tangent is fresh:
             # the next ones may be added into it instead of allocating another array
-            fresh = type(c) is np.ndarray and c.base is None and c is not a._tangent \
-                and c is not t and c.shape == full
+            fresh = ((type(c) is np.ndarray and c.base is None and c is not a._tangent
+                     and c is not t) or c is _seams.donated) and c.shape == full
         elif full[0] != directions:
             raise mixed_directions(prim.name, directions, full[0])
         elif fresh and type(c) is np.ndarray:

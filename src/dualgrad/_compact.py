@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _rows, _zeros
+from . import _rows, _seams, _zeros
 from ._contributions import align, check_contribution, mixed_directions, no_rule, zero_rule
 from ._rows import Rows, combine, common_rows, positions, put, run, union_of
 from ._seams import _BOXES, ops
@@ -138,10 +138,14 @@ def sum_rows(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], out
                                 prim.elementwise)
         if tangent is None:
             tangent, directions, rows = c, n, r
-            fresh = type(c) is np.ndarray and c.base is None and c is not src \
-                and c.shape == full
+            fresh = ((type(c) is np.ndarray and c.base is None and c is not src)
+                     or c is _seams.donated) and c.shape == full
         elif n != directions:
             raise mixed_directions(name, directions, n)
+        elif c is _seams.donated and r is None and c.shape == full:
+            # a tangent given up by its owner, on every direction: the sum so far goes into it
+            put(c, rows, tangent, add=True)
+            tangent, rows, fresh = c, None, True
         elif r is not rows:
             tangent, rows, fresh = combine(tangent, rows, fresh, c, r, directions, out.shape)
         elif fresh and type(c) is np.ndarray:
@@ -172,6 +176,8 @@ def _sum_into(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], ou
         t = a._tangent
         if type(t) is Rows:
             parts.append((i, t.data, t.rows, t.total))
+        elif t is _seams.donated:  # `sum_rows` adds into it
+            return None
         elif type(t) is np.ndarray:
             parts.append((i, t, None, t.shape[0]))
         else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import _BOXES, Variable
+from ._core import _BOXES, Variable, call
 from ._errors import DualgradTypeError, ShapeError
 
 __all__ = ["custom_jvp"]
@@ -68,7 +68,12 @@ class custom_jvp:  # noqa: N801 - named like JAX's decorator, which users will k
         tag = max((a.tag for a in args if isinstance(a, Variable) and a.tangent is not None),
                   default=-1)
         if tag < 0:
-            return self.fun(*[a.value if isinstance(a, Variable) else a for a in args])
+            plain = [a.value if isinstance(a, Variable) else a for a in args]
+            if any(type(a) in _BOXES for a in plain):
+                # recorded as one equation, which a recorded program differentiated later (see
+                # `_trace`) runs as this function again: its rule, not the function's own steps
+                return call(self, *plain)
+            return self.fun(*plain)
         if self.rule is None:
             raise NotImplementedError(
                 f"{getattr(self.fun, '__name__', 'this function')} is a custom_jvp function "

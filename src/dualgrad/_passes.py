@@ -16,10 +16,11 @@ from . import _budget, _core, _executors, _zeros
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError
+from ._trace import record
 from ._tree import leaves, rebuild
 
 __all__ = ["as_input", "chunk", "constant", "forward", "itemsize", "leaves", "one_pass", "rebuild",
-           "split"]
+           "recorded", "split"]
 
 
 def as_input(x: Any, what: str) -> Any:
@@ -229,6 +230,40 @@ def one_pass(task: tuple[Any, ...], start: int, stop: int, repair: bool, budget:
         result, parts = _zeros.keeping_zeros(run, new_tag, repair)
     values = [v for v, _ in parts]
     return rebuild(result, iter(values)), values, [t for _, t in parts]
+
+
+def recorded(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+             argnums: tuple[int, ...], budget: int) -> tuple[Callable[..., Any], int] | None:
+    """f recorded at the arguments (see `_trace`), as a function `forward`'s passes run on
+    dual numbers in place of f, and the number of f's outputs; None when f cannot be recorded
+    (its Python reads its values, its values outgrow the memory `budget`, or anything else
+    goes wrong: f then runs itself in each pass, and raises there what it raises).
+
+    The recording is the run of f on the arguments as constants that sizes the passes; the
+    passes replay its equations, and a replay knows when it reads a value for the last time,
+    so that a tangent no longer needed may hold the sum of the next (see
+    `Program.differentiate`)."""
+    xs = [as_value(args[i], f"argument {i}") for i in argnums]
+    like: list[Any] = []
+
+    def of_chosen(*chosen: Any) -> list[Any]:
+        full = list(args)
+        for i, x in zip(argnums, chosen):
+            full[i] = x
+        out = f(*full, **kwargs)
+        found = leaves(out)
+        like.append(rebuild(out, iter([None] * len(found))))  # holding no recorded array
+        return found
+
+    try:
+        program, values = record(of_chosen, xs, budget=budget, hold=budget)
+    except Exception:  # f runs eagerly instead, and raises there what it raises
+        return None
+
+    def replayed(*full: Any, **_: Any) -> Any:
+        return rebuild(like[0], iter(program.differentiate(*[full[i] for i in argnums])))
+
+    return replayed, sum(math.prod(np.shape(v)) for v in values)
 
 
 def constant(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

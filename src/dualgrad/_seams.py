@@ -60,6 +60,13 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
+# A tangent array its owner gives up to the primitive being applied (see `_trace`'s
+# `Program.differentiate`, which knows when a value is read for the last time): the sum of the
+# contributions may be written into it rather than into a new array. Only ever compared by
+# identity, so an array of another thread's computation is never mistaken for one of this.
+donated: Any = None
+
+
 # While a recording runs (see `_trace`), the primitives being applied, innermost last, so that
 # each recorded equation knows whose rule wrote it (named when reverse mode refuses one).
 recording = 0

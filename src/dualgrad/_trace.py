@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -102,9 +103,17 @@ class Program:
             for i in ins:
                 last[i] = k
         keep = set(self._outputs) | {i for i in range(len(values)) if env[i] is not None}
-        self._ops = [(op, fn, _getter(ins), params, out,
-                      tuple(i for i in set(ins) if last[i] == k and i not in keep))
-                     for k, (op, fn, ins, params, out) in enumerate(ops)]
+        self._ops = []
+        for k, (op, fn, ins, params, out) in enumerate(ops):
+            dead = tuple(i for i in set(ins) if last[i] == k and i not in keep)
+            # the first argument read here for the last time, whose tangent the primitive
+            # may write its own into (see `differentiate`): an elementwise primitive, or a
+            # ufunc (each reaches the one primitive that implements it), reads each argument
+            # once, before it writes
+            gives = next((j for j, i in enumerate(ins) if i in dead), None) \
+                if type(op) is np.ufunc or (isinstance(op, Primitive) and op.elementwise) \
+                else None
+            self._ops.append((op, fn, _getter(ins), params, out, dead, gives))
         for fn, ins, params, out in live:
             if fold and fixed[out]:
                 continue
@@ -114,14 +123,28 @@ class Program:
                     and not any(type(values[i]) is np.ndarray
                                 and np.may_share_memory(value, values[i]) for i in final):
                 self.buffer_bytes += value.nbytes
-                params = {"out": np.empty_like(value)}
-            code.append((functools.partial(fn, **params) if params else fn, _getter(ins), out))
+                params = {"out": (value.shape, value.dtype,
+                                  "F" if value.flags.f_contiguous else "C")}
+            code.append((fn, params, _getter(ins), out))
+        self._plan = code
+        self._code: list[tuple[Callable[..., Any], Callable[..., Any], int]] | None = None
+
+    def _compiled(self) -> list[tuple[Callable[..., Any], Callable[..., Any], int]]:
+        """The equations as `run` calls them, their buffers allocated at the first replay (a
+        program that is only differentiated never needs them)."""
+        code = []
+        for fn, params, get, out in self._plan:
+            if "out" in params:
+                params = {"out": np.empty(params["out"][0], dtype=params["out"][1],
+                                           order=params["out"][2])}
+            code.append((functools.partial(fn, **params) if params else fn, get, out))
         self._code = code
+        return code
 
     @property
     def size(self) -> int:
         """The number of equations each replay runs."""
-        return len(self._code)
+        return len(self._plan)
 
     def replay(self, *inputs: Any) -> list[Any]:
         """The outputs for new `inputs`, of the recorded shapes and dtypes; fixed inputs must
@@ -138,7 +161,7 @@ class Program:
         else:
             for slot, x in zip(self._inputs, inputs):
                 env[slot] = x
-        for fn, get, out in self._code:
+        for fn, get, out in self._code or self._compiled():
             env[out] = fn(*get(env))
         if not self.buffer_bytes:
             return [env[i] for i in self._outputs]
@@ -154,10 +177,22 @@ class Program:
         env = self._env.copy()
         for slot, x in zip(self._inputs, inputs):
             env[slot] = x
-        for op, fn, get, params, out, dead in self._ops:
-            env[out] = _differentiable(op, fn)(*get(env), **params)
+        for op, fn, get, params, out, dead, gives in self._ops:
+            args = get(env)
             for i in dead:
                 env[i] = None
+            if gives is None:
+                env[out] = _differentiable(op, fn)(*args, **params)
+                continue
+            # A dual number read for the last time: when nothing else holds its tangent
+            # array, the primitive may sum its own tangent into it (a dense tangent of n
+            # directions is as large as n values; a new one each time costs page faults).
+            _seams.donated = _given_up(args, gives)
+            try:
+                env[out] = _differentiable(op, fn)(*args, **params)
+            finally:
+                _seams.donated = None
+            del args
         return [env[i] for i in self._outputs]
 
     def check(self, inputs: Sequence[Any]) -> None:
@@ -174,6 +209,34 @@ class Program:
             if given[slot] is not x:
                 raise ShapeError("a fixed input of the program is not the array it was "
                                  "recorded with; record it again for new data")
+
+
+def _holders(args: tuple[Any, ...], at: int) -> tuple[int, int]:
+    """How many references there are to ``args[at]`` and to its tangent, this function's own
+    included (counted the same way for an array nobody else holds: see `_ALONE`)."""
+    x = args[at]
+    t = x._tangent
+    return sys.getrefcount(x) - sum(a is x for a in args), sys.getrefcount(t)
+
+
+def _given_up(args: tuple[Any, ...], at: int) -> Any:
+    """The tangent of ``args[at]``, a dual number no slot of the program holds any more,
+    when nothing but it holds that array (no other dual number, no view of it) and it owns
+    its memory; None otherwise."""
+    x = args[at]
+    if type(x) is not Variable:
+        return None
+    t = x._tangent
+    if type(t) is not np.ndarray or t.base is not None or not t.flags.writeable \
+            or type(x.value) is not np.ndarray:
+        return None
+    del x, t  # counted by `_holders` otherwise
+    return args[at]._tangent if _holders(args, at) == _ALONE else None
+
+
+# the references `_holders` counts for a dual number held by the arguments alone, whose
+# tangent nothing else holds
+_ALONE = _holders((Variable._make(np.zeros(1), np.zeros((1, 1)), 0),), 0)
 
 
 def _primal(x: Any) -> Any:
@@ -230,7 +293,7 @@ def recording(f: Callable[..., Any], *args: Any) -> Any:
 
 
 def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[bool] = (),
-           budget: int | None = None) -> tuple[Program, list[Any]]:
+           budget: int | None = None, hold: int | None = None) -> tuple[Program, list[Any]]:
     """Run ``f(*tracers)`` on `inputs` and record what it computes.
 
     Args:
@@ -239,12 +302,15 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
         fixed: for each input, whether it keeps its values between replays (folded).
         budget: the bytes of folded results the program may keep (default: the memory budget
             in force, see `dualgrad.get_memory_budget`).
+        hold: the bytes the recording may hold at once (every value it records is kept until
+            it ends); None for no limit.
 
     Returns:
         The program, and the outputs of this run as plain arrays.
 
     Raises:
-        TracingError: f's Python read a recorded value; run it eagerly instead.
+        TracingError: f's Python read a recorded value, or its values outgrew `hold`; run it
+            eagerly instead.
 
     Example:
         >>> import numpy as np
@@ -256,6 +322,7 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
     from . import _budget
 
     trace = _Trace()
+    trace.hold = hold
     flags = list(fixed) + [False] * (len(inputs) - len(fixed))
     tracers = []
     for x, keep in zip(inputs, flags):

@@ -59,10 +59,18 @@ class _Trace:
         # `_linear`): their arithmetic then warns of nothing (0 * inf on a placeholder)
         self.silent = False
         self._constants: dict[int, int] = {}  # id of a constant -> its slot
+        # the bytes the recorded values may take, all kept until the recording ends (None:
+        # no limit); beyond it, the caller runs its function eagerly, freeing as it goes
+        self.hold: int | None = None
 
     def slot(self, value: Any, fixed: bool) -> int:
         self.values.append(value)
         self.fixed.append(fixed)
+        if self.hold is not None:
+            self.hold -= getattr(value, "nbytes", 0)
+            if self.hold < 0:
+                raise TracingError("the recorded arrays outgrow the memory budget (a recording "
+                                   "keeps every value until it ends); run the function eagerly")
         return len(self.values) - 1
 
     def constant(self, value: Any) -> int:

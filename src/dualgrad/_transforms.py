@@ -23,7 +23,7 @@ from ._errors import (
     DualgradTypeError,
     ShapeError,
 )
-from ._passes import as_input, forward, leaves, rebuild, split
+from ._passes import as_input, forward, leaves, rebuild, recorded, split
 from ._reverse import reverse_jacobian, reverse_value_and_grad
 
 __all__ = ["grad", "jacobian", "jvp", "value_and_grad"]
@@ -302,10 +302,17 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     A tuple `argnums` gives a tuple of blocks, one per argument; a tuple- or list-valued `f`
     gives a tuple or list with one Jacobian per output (each a tuple when `argnums` is).
 
+    `f` runs once, recorded (see `dualgrad._trace`), and the passes replay what it computed on
+    the dual numbers, without f's Python; a replay knows when a value is read for the last time,
+    and the next sum of tangents may be written into its tangent rather than into a new array.
+    Where f cannot be recorded (its Python reads its values: ``if x > 0``, ``float(x)``), each
+    pass runs f itself.
+
     The Jacobian must fit in the memory budget (`memory_budget` bytes, or `get_memory_budget()`):
-    to know its size, `f` is first evaluated once on the arguments as constants (no tangents),
-    and a Jacobian larger than the budget is refused then with `MemoryBudgetError`, before any
-    pass. With a `chunk_size` that evaluation is skipped and the first pass tells the size.
+    the recording tells its size (where f is not recorded, f is first evaluated once on the
+    arguments as constants, no tangents), and a Jacobian larger than the budget is refused then
+    with `MemoryBudgetError`, before any pass. With a `chunk_size`, f not recorded skips that
+    evaluation and the first pass tells the size.
 
     With an `executor` (see `grad`), each chunk of directions (forward mode) or of cotangent
     rows (reverse mode) is one task on it, at least one chunk per worker; f runs once here
@@ -341,8 +348,13 @@ def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
               argnums: int | Sequence[int], chunk_size: int | None, budget: int, what: str,
               advice: str, outputs: int | None = None, spread: int = 1, executor: Any = None,
               timeout: float | None = None) -> Any:
-    out, _, answers, _ = forward(f, args, kwargs, _argnums(argnums, len(args)), chunk_size,
-                                  budget, what, advice, outputs=outputs, spread=spread,
-                                  executor=executor, timeout=timeout)
+    nums = _argnums(argnums, len(args))
+    if outputs is None and executor is None and not any(isinstance(a, Variable) for a in args):
+        replay = recorded(f, args, kwargs, nums, budget)
+        if replay is not None:
+            f, outputs = replay
+    out, _, answers, _ = forward(f, args, kwargs, nums, chunk_size, budget, what, advice,
+                                  outputs=outputs, spread=spread, executor=executor,
+                                  timeout=timeout)
     flat = iter(_writable([b for bs in answers for b in bs], args))
     return rebuild(out, (_pack([next(flat) for _ in bs], argnums) for bs in answers))

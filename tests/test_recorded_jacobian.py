@@ -1,0 +1,133 @@
+"""The Jacobian's passes replay one recording of f, and a tangent read for the last time may
+hold the next sum: never one that another value still reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dualgrad as dg
+from dualgrad import _trace
+from test_transform_memory import peak_bytes, recorder
+
+X = np.array([0.3, -1.2, 0.7, 2.0, -0.4, 1.1])
+
+
+def numerical_jacobian(f: Any, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of f, column by column, shaped like dualgrad's answer."""
+    columns = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = eps
+        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
+    return np.stack(columns, axis=-1)
+
+
+def test_the_passes_replay_one_run_of_f() -> None:
+    """Three passes of two directions each run f's Python once, recorded, and give the
+    Jacobian of central differences."""
+    f, seen = recorder(lambda x: dg.exp(x) * dg.sum(x * x) + dg.tanh(x))
+    jac = dg.jacobian(f, chunk_size=2)(X)
+    assert seen == [-1]  # one run, on recorded arrays (no tangents)
+    np.testing.assert_allclose(jac, numerical_jacobian(f, X), rtol=1e-7, atol=1e-8)
+
+
+def shared_by_an_identity(x: Any) -> Any:
+    # b's tangent is a's (the rule of + 0.0 is the identity); a is read for the last time
+    # in a + x, where b, an output, still holds the tangent
+    a = x * 2.0 * dg.sum(x)
+    b = a + 0.0
+    return [b, a + x]
+
+
+def shared_by_a_view(x: Any) -> Any:
+    # r's tangent is a view of a's; a is read for the last time in a + x
+    a = dg.exp(x) * dg.sum(x)
+    r = dg.reshape(a, (2, 3))
+    return [r, a + x]
+
+
+def read_twice(x: Any) -> Any:
+    a = x * dg.sum(x)
+    return a + a  # a's last read gives both arguments
+
+
+def kept_to_the_end(x: Any) -> Any:
+    a = dg.sin(x) * dg.sum(x)
+    c = a + x  # a's last read but one
+    return [c + 1.0, a]  # a is an output
+
+
+@pytest.mark.parametrize("f", [shared_by_an_identity, shared_by_a_view, read_twice,
+                               kept_to_the_end])
+def test_a_tangent_another_value_holds_is_never_overwritten(f: Any) -> None:
+    """Values whose tangents are shared (by an identity rule, a view, a second argument, an
+    output) keep their own: every output's Jacobian is that of central differences."""
+    got = dg.jacobian(f)(X)
+    for k, jac in enumerate(got):
+        np.testing.assert_allclose(jac, numerical_jacobian(lambda x, k=k: f(x)[k], X),
+                                   rtol=1e-7, atol=1e-8)
+
+
+def test_a_tangent_read_for_the_last_time_holds_the_next_sum() -> None:
+    """The Jacobian of a sum of a product over every direction and a term over few holds its
+    answer (12.8 MB) once at a time: the sum goes into the product's tangent."""
+    base = np.linspace(-1.0, 1.0, 100_000)
+
+    def f(v: Any) -> Any:
+        return base * v[0] * dg.sum(v * v) + dg.sigmoid(base * v[1])
+
+    v = np.linspace(0.5, 1.5, 16)
+    answer = 16 * base.size * 8
+    assert peak_bytes(lambda: dg.jacobian(f)(v)) < 1.6 * answer
+    jac = dg.jacobian(f)(v)
+    s = 1.0 / (1.0 + np.exp(-base * v[1]))
+    expected = np.outer(base * v[0], 2 * v)
+    expected[:, 0] += base * np.sum(v * v)
+    expected[:, 1] += s * (1 - s) * base
+    np.testing.assert_allclose(jac, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_a_custom_rule_is_what_the_replay_differentiates() -> None:
+    """A custom_jvp function recorded inside f keeps its own rule in the replayed passes (a
+    straight-through rounding: its Jacobian is the identity, not rounding's zero slope)."""
+    @dg.custom_jvp
+    def straight_through(x: Any) -> Any:
+        return np.round(x)
+
+    @straight_through.defjvp
+    def _(primals: Any, tangents: Any) -> Any:
+        return straight_through(primals[0]), tangents[0]
+
+    f, seen = recorder(lambda x: straight_through(x) * 3.0)
+    np.testing.assert_array_equal(dg.jacobian(f)(X), 3.0 * np.eye(X.size))
+    assert seen == [-1]
+
+
+def test_a_recording_that_outgrows_the_budget_runs_eagerly() -> None:
+    """A function whose recorded values would outgrow the memory budget (a recording keeps
+    them all) is not recorded: it runs as a constant and then in its pass, freeing as it goes,
+    and gives the same Jacobian."""
+    big = np.linspace(0.0, 1.0, 50_000)
+
+    def chain(x: Any) -> Any:
+        total = 0.0
+        for k in range(20):  # 20 arrays of 400 kB, each dead after the next line
+            total = total + dg.sum(dg.sin(big * x[k % x.size]))
+        return total
+
+    f, seen = recorder(chain)
+    jac = dg.jacobian(f, memory_budget=4_000_000)(X)
+    assert seen == [-1, 0, X.size]  # the recording gave up; a constant run; one pass
+    np.testing.assert_allclose(jac, dg.jacobian(chain)(X), rtol=1e-13)
+    np.testing.assert_allclose(jac, numerical_jacobian(chain, X), rtol=1e-6)
+
+
+def test_the_donor_test_counts_references_as_for_an_array_held_once() -> None:
+    """The count the replay compares with is that of a dual number held by one argument tuple
+    whose tangent nothing else holds: another holder of the tangent raises it."""
+    x = dg.Variable(np.zeros(2), np.zeros((1, 2)))
+    assert _trace._holders((x,), 0) != _trace._ALONE  # `x` here holds it too
+    assert _trace._given_up((x,), 0) is None
