@@ -191,3 +191,15 @@ def test_an_output_is_never_a_buffer_of_the_program():
     second, = program.replay(np.ones(10_000))
     assert first is not second
     np.testing.assert_array_equal(first, np.ones(10_000))
+
+
+def test_programs_of_no_input_and_of_an_input_returned_unchanged():
+    """A program with no inputs replays its constant result; one that returns its input
+    returns the new input."""
+    program, _ = record(lambda: [np.arange(3.0) * 2.0], [])
+    np.testing.assert_array_equal(program.replay()[0], [0.0, 2.0, 4.0])
+    program, _ = record(lambda x: [x, x + 1.0], [np.ones(2)])
+    x = np.array([3.0, 4.0])
+    same, plus = program.replay(x)
+    assert same is x
+    np.testing.assert_array_equal(plus, [4.0, 5.0])

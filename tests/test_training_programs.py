@@ -180,3 +180,77 @@ def test_a_budget_that_splits_the_gradient_into_passes_trains_eagerly():
     assert _Counted.calls[0] == 2 * 3 * passes + 2
     for a, b in zip(small.get_weights(), large.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fits_on_the_same_small_data_record_their_step_once():
+    """A loop of ``fit(epochs=1)`` on the same small full-batch data records the step once
+    and replays it after (the model keeps the program from one fit to the next), and ends at
+    the weights of the same loop run eagerly."""
+    x, y = _data()
+    model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+                     seed=0, input_shape=[3])
+    _, eager = _pair(dg.Dense, [4, 1], "mse")
+    eager.set_weights(model.get_weights())
+    _Counted.calls[0] = 0
+    for _ in range(4):
+        model.fit(x, y, epochs=1, verbose=False)
+        eager.fit(x, y, epochs=1, verbose=False)
+    assert _Counted.calls[0] == 2  # two layers, recorded once
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_new_numbers_in_the_same_arrays_are_recorded_anew():
+    """Data changed in place between two fits (one number, or the sign of a zero) is not the
+    data the kept program folded: the next fit records again and follows the new numbers."""
+    x, y = _data()
+    x[0, 0] = 0.0
+    model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+                     seed=0, input_shape=[3])
+    _, eager = _pair(dg.Dense, [4, 1], "mse")
+    eager.set_weights(model.get_weights())
+    _Counted.calls[0] = 0
+    for change in (None, (1, 2, 5.0), (0, 0, -0.0)):
+        if change is not None:
+            x[change[0], change[1]] = change[2]
+        model.fit(x, y, epochs=2, verbose=False)
+        eager.fit(x, y, epochs=2, verbose=False)
+    assert _Counted.calls[0] == 2 * 3
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_large_data_is_not_kept_between_fits(monkeypatch):
+    """Full-batch data beyond what a model keeps between fits (its copy, and what its program
+    folds) is let go at the end of the fit, with its programs: the next fit records again."""
+    from dualgrad import _training
+
+    monkeypatch.setattr(_training, "KEPT_BETWEEN_FITS", 700)  # the data: 23 x 4 x 8 = 736
+    x, y = _data()
+    model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+                     seed=0, input_shape=[3])
+    _Counted.calls[0] = 0
+    model.fit(x, y, epochs=1, verbose=False)
+    model.fit(x, y, epochs=1, verbose=False)
+    assert _Counted.calls[0] == 2 * 2
+
+
+@pytest.mark.parametrize("copied", ["pickle", "deepcopy"])
+def test_a_model_with_recorded_steps_pickles_and_trains_on_alike(copied):
+    """A model that has recorded steps (full-batch and mini-batch) pickles (or deep-copies)
+    without them: the copy predicts the same, and trains on to the original's weights (its
+    layers' weights are views of its own flat buffer, which its steps write)."""
+    import copy as copying
+    import pickle
+
+    x, y = _data()
+    model = dg.Model([dg.Dense(units=4, activation="tanh"), dg.Dense(units=1)], "mse", "sgd",
+                     seed=0, input_shape=[3])
+    model.fit(x, y, epochs=2, verbose=False)
+    model.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=False)
+    copy = pickle.loads(pickle.dumps(model)) if copied == "pickle" else copying.deepcopy(model)
+    np.testing.assert_array_equal(copy.predict(x), model.predict(x))
+    for m in (model, copy):
+        m.fit(x, y, epochs=2, verbose=False)
+    for a, b in zip(model.get_weights(), copy.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

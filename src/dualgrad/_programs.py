@@ -72,12 +72,24 @@ class StepPrograms:
         self._params_of: Any = None
         self._arrays: list[np.ndarray] = []
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy travels without its programs (compiled Python, recorded again after)."""
+        state = dict(self.__dict__)
+        state.update(_programs={}, _seeds=None, _for=None, _kept=0, _full=False,
+                     _params_of=None, _arrays=[])
+        return state
+
     def clear(self) -> None:
         """Forget every program (the budget changed)."""
         self._programs.clear()
         self._kept = 0
         self._full = False
         self._for = None
+
+    @property
+    def kept_bytes(self) -> int:
+        """The bytes of folded arrays the programs keep."""
+        return self._kept
 
     def release_fixed(self) -> None:
         """Forget the programs of fixed data, and the data they keep (the end of a fit)."""

@@ -53,7 +53,6 @@ class Program:
     def __init__(self, trace: _Trace, outputs: Sequence[Any], budget: int) -> None:
         values, fixed = trace.values, trace.fixed
         self._inputs = list(trace.inputs)
-        self._leading = self._inputs == list(range(len(self._inputs)))
         self._fixed_inputs = [(i, values[i]) for i in trace.inputs if fixed[i]]
         self._signature = [(values[i].shape, values[i].dtype) for i in trace.inputs]
         self._outputs = [trace.leaf(o) for o in outputs]
@@ -125,21 +124,38 @@ class Program:
                 self.buffer_bytes += value.nbytes
                 params = {"out": (value.shape, value.dtype,
                                   "F" if value.flags.f_contiguous else "C")}
-            code.append((fn, params, _getter(ins), out))
+            code.append((fn, params, ins, out))
         self._plan = code
-        self._code: list[tuple[Callable[..., Any], Callable[..., Any], int]] | None = None
+        self._code: Callable[[Sequence[Any]], list[Any]] | None = None
 
-    def _compiled(self) -> list[tuple[Callable[..., Any], Callable[..., Any], int]]:
-        """The equations as `run` calls them, their buffers allocated at the first replay (a
+    def _compiled(self) -> Callable[[Sequence[Any]], list[Any]]:
+        """The equations as one Python function of the inputs, which `run` calls: a line per
+        equation, each slot a local name, each function and kept value bound by name (a loop
+        over the equations would spend more in its own bookkeeping than the small arrays of a
+        training step spend in NumPy). Its buffers are allocated at the first replay (a
         program that is only differentiated never needs them)."""
-        code = []
-        for fn, params, get, out in self._plan:
+        local = set(self._inputs) | {out for _, _, _, out in self._plan}
+        bound: dict[str, Any] = {}
+
+        def name(slot: int) -> str:
+            if slot in local:
+                return f"s{slot}"
+            bound[f"k{slot}"] = self._env[slot]  # a constant or a folded result
+            return f"k{slot}"
+
+        lines = ["def run(inputs):"]
+        if self._inputs:
+            lines.append(f"    {''.join(f's{i}, ' for i in self._inputs)}= inputs")
+        for n, (fn, params, ins, out) in enumerate(self._plan):
             if "out" in params:
-                params = {"out": np.empty(params["out"][0], dtype=params["out"][1],
-                                           order=params["out"][2])}
-            code.append((functools.partial(fn, **params) if params else fn, get, out))
-        self._code = code
-        return code
+                shape, dtype, order = params["out"]
+                params = {"out": np.empty(shape, dtype=dtype, order=order)}
+            bound[f"f{n}"] = functools.partial(fn, **params) if params else fn
+            lines.append(f"    s{out} = f{n}({', '.join(name(i) for i in ins)})")
+        lines.append(f"    return [{', '.join(name(i) for i in self._outputs)}]")
+        exec("\n".join(lines), bound)  # the code names slots and bound values only
+        self._code = bound["run"]
+        return self._code
 
     @property
     def size(self) -> int:
@@ -155,19 +171,12 @@ class Program:
     def run(self, inputs: Sequence[Any]) -> list[Any]:
         """`replay` for inputs known to fit (the caller keys its programs by their shapes and
         by the fixed arrays themselves): the hot path of a training step."""
-        env = self._env.copy()
-        if self._leading:  # the inputs hold the first slots, as `record` makes them
-            env[:len(inputs)] = inputs
-        else:
-            for slot, x in zip(self._inputs, inputs):
-                env[slot] = x
-        for fn, get, out in self._code or self._compiled():
-            env[out] = fn(*get(env))
+        outputs = (self._code or self._compiled())(inputs)
         if not self.buffer_bytes:
-            return [env[i] for i in self._outputs]
+            return outputs
         # an output may be a view of a buffer (a reshape of it): the caller gets its own copy
         return [o.copy() if type(o) is np.ndarray and o.base is not None else o
-                for o in (env[i] for i in self._outputs)]
+                for o in outputs]
 
     def differentiate(self, *inputs: Any) -> list[Any]:
         """`replay` on inputs that may be dual numbers (Variables): each equation runs as the

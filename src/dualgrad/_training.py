@@ -58,6 +58,13 @@ class Trainer:
         self.fixed = False  # whether the batches are the fit's private, unchanging copies
         self._mode: Mode | None = None  # the training mode the steps run in (see `step`)
         self.sharded: Any = None  # computes the gradients on an executor, when fit has one
+        # the last fit's private full-batch data, kept with its recorded programs when small
+        # (see `_private_data`)
+        self._data: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy travels without the last fit's data (its programs stay behind too)."""
+        return {**self.__dict__, "_data": None}
 
     def state_of(self, opt: Optimizer) -> Any:
         """The state of `opt` after the last step, or None if it has taken none."""
@@ -95,9 +102,11 @@ class Trainer:
             # kept, to save a copy of columns per step: they share their shape's, as shuffled
             # ones do.)
             self.fixed = size == n and x.nbytes + targets.nbytes <= self.engine.memory_budget // 8
-            if self.fixed:
-                x, targets = _private(x), _private(targets)
-            batches = [(x[i:i + size], targets[i:i + size]) for i in range(0, n, size)]
+            if self.fixed:  # one batch: the arrays themselves, which its program is for
+                x, targets = self._private_data(x, targets)
+                batches = [(x, targets)]
+            else:
+                batches = [(x[i:i + size], targets[i:i + size]) for i in range(0, n, size)]
         names = [m.name for m in model.metrics]
         history = History.reporting(names, val is not None)
         losses = history.history["loss"]
@@ -148,12 +157,31 @@ class Trainer:
                 self.engine.loss = self.engine.loss.loss
             if bar is not None:
                 bar.close()
+            if self.fixed and x.nbytes + targets.nbytes + self.engine.programs.kept_bytes \
+                    + self.engine.reverse_programs.kept_bytes <= KEPT_BETWEEN_FITS:
+                self._data = (x, targets)
+            else:
+                self._release()
             self.fixed = False
-            self.engine.programs.release_fixed()
-            self.engine.reverse_programs.release_fixed()
         for cb in hooks:
             cb.on_train_end(model)
         return history
+
+    def _private_data(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full-batch data as private read-only copies: the last fit's when it trained on the
+        very same numbers (the programs recorded for them serve again: a loop of
+        ``fit(epochs=1)`` records its step once), new ones otherwise."""
+        kept = self._data
+        if kept is not None and _same_numbers(kept[0], x) and _same_numbers(kept[1], y):
+            return kept
+        self._release()
+        return _private(x), _private(y)
+
+    def _release(self) -> None:
+        """Forget the programs of the fit's data, and the data."""
+        self._data = None
+        self.engine.programs.release_fixed()
+        self.engine.reverse_programs.release_fixed()
 
     def _weigh(self, columns: int) -> None:
         """Make the engine train its loss weighed by the targets' last column."""
@@ -235,6 +263,18 @@ def _targets_checked(loss: Loss, checked: Loss, y: np.ndarray,
         if val is not None:
             loss.check_targets(val[1])
     return loss
+
+
+# the most bytes of full-batch data and of what its programs fold that a model keeps from one
+# fit to the next (for small data, recording the step costs more than many steps)
+KEPT_BETWEEN_FITS = 1 << 20
+
+
+def _same_numbers(kept: np.ndarray, a: np.ndarray) -> bool:
+    """Whether `a` holds the very numbers of `kept` (bit for bit: -0.0 is not 0.0)."""
+    if kept.shape != a.shape or kept.dtype != a.dtype:
+        return False
+    return bool(np.array_equal(kept.view(np.uint8), np.ascontiguousarray(a).view(np.uint8)))
 
 
 def _private(a: np.ndarray) -> np.ndarray:

@@ -36,6 +36,15 @@ class Weights:
         self.size = int(flat.size)  # the number of scalar weights
         self.params = self.views(flat)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (pickle, deepcopy) travels without the views: a copied view would be an
+        array of its own, which writes into the copy's `flat` would no longer reach."""
+        return {k: v for k, v in self.__dict__.items() if k != "params"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.params = self.views(self.flat)
+
     @classmethod
     def create(cls, layers: Sequence[Layer], input_shape: tuple[int, ...],
                rng: np.random.Generator) -> Weights:
