@@ -51,6 +51,7 @@ TABLE = {
     "_nests": "trace",
     "_tracer": "trace",
     "_trace": "trace",
+    "_replays": "trace",
     "_cotangents": "trace",
     "_transposes_products": "trace",
     "_transposes": "trace",

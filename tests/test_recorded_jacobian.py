@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dualgrad as dg
-from dualgrad import _trace
+from dualgrad import _replays
 from test_transform_memory import peak_bytes, recorder
 
 X = np.array([0.3, -1.2, 0.7, 2.0, -0.4, 1.1])
@@ -129,5 +129,5 @@ def test_the_donor_test_counts_references_as_for_an_array_held_once() -> None:
     """The count the replay compares with is that of a dual number held by one argument tuple
     whose tangent nothing else holds: another holder of the tangent raises it."""
     x = dg.Variable(np.zeros(2), np.zeros((1, 2)))
-    assert _trace._holders((x,), 0) != _trace._ALONE  # `x` here holds it too
-    assert _trace._given_up((x,), 0) is None
+    assert _replays.holders((x,), 0) != _replays._ALONE  # `x` here holds it too
+    assert _replays.given_up((x,), 0) is None

@@ -200,9 +200,11 @@ def test_fits_on_the_same_small_data_record_their_step_once():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_new_numbers_in_the_same_arrays_are_recorded_anew():
-    """Data changed in place between two fits (one number, or the sign of a zero) is not the
-    data the kept program folded: the next fit records again and follows the new numbers."""
+def test_new_numbers_are_folded_into_the_recorded_step():
+    """Data changed in place between fits (one number, or the sign of a zero), or other data
+    of the same shapes, is not the data the kept program folded: the step recorded for the
+    first is refolded on it (the layers' Python does not run again) and follows the new
+    numbers, to the weights of the same fits run eagerly. Data of new shapes is recorded."""
     x, y = _data()
     x[0, 0] = 0.0
     model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
@@ -210,29 +212,36 @@ def test_new_numbers_in_the_same_arrays_are_recorded_anew():
     _, eager = _pair(dg.Dense, [4, 1], "mse")
     eager.set_weights(model.get_weights())
     _Counted.calls[0] = 0
-    for change in (None, (1, 2, 5.0), (0, 0, -0.0)):
-        if change is not None:
+    other = _data(n=23)[0] * 0.5
+    for change in (None, (1, 2, 5.0), (0, 0, -0.0), "other", "x"):
+        if isinstance(change, tuple):
             x[change[0], change[1]] = change[2]
-        model.fit(x, y, epochs=2, verbose=False)
-        eager.fit(x, y, epochs=2, verbose=False)
-    assert _Counted.calls[0] == 2 * 3
+        data = other if change == "other" else x
+        model.fit(data, y, epochs=2, verbose=False)
+        eager.fit(data, y, epochs=2, verbose=False)
+    assert _Counted.calls[0] == 2  # two layers, recorded once
     for a, b in zip(model.get_weights(), eager.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    model.fit(x[:20], y[:20], epochs=1, verbose=False)
+    assert _Counted.calls[0] == 4  # 20 samples: recorded
 
 
 def test_large_data_is_not_kept_between_fits(monkeypatch):
     """Full-batch data beyond what a model keeps between fits (its copy, and what its program
-    folds) is let go at the end of the fit, with its programs: the next fit records again."""
+    folds) is let go at the end of the fit, with what the program folded from it."""
     from dualgrad import _training
 
     monkeypatch.setattr(_training, "KEPT_BETWEEN_FITS", 700)  # the data: 23 x 4 x 8 = 736
     x, y = _data()
-    model = dg.Model([_Counted(units=4, activation="tanh"), _Counted(units=1)], "mse", "sgd",
+    model = dg.Model([dg.Dense(units=4, activation="tanh"), dg.Dense(units=1)], "mse", "sgd",
                      seed=0, input_shape=[3])
-    _Counted.calls[0] = 0
     model.fit(x, y, epochs=1, verbose=False)
+    assert model._trainer._data is None
+    assert model._gradients.programs.kept_bytes == 0
+    monkeypatch.setattr(_training, "KEPT_BETWEEN_FITS", 1 << 20)
     model.fit(x, y, epochs=1, verbose=False)
-    assert _Counted.calls[0] == 2 * 2
+    assert model._trainer._data is not None
+    assert model._gradients.programs.kept_bytes > 0
 
 
 @pytest.mark.parametrize("copied", ["pickle", "deepcopy"])

@@ -63,6 +63,9 @@ class StepPrograms:
     def __init__(self, loss_of: Any) -> None:
         self._loss_of = loss_of
         self._programs: dict[Any, Program] = {}
+        # by the shapes of fixed data, the program recorded for other data of those shapes,
+        # emptied of it: new data of the same shapes refolds it rather than recording again
+        self._templates: dict[Any, Program] = {}
         self._seeds: list[list[Rows]] | None = None
         self._for: Any = None  # the weights' layout the seeds and programs were made for
         self._kept = 0  # bytes of folded arrays kept by the programs
@@ -75,13 +78,14 @@ class StepPrograms:
     def __getstate__(self) -> dict[str, Any]:
         """A copy travels without its programs (compiled Python, recorded again after)."""
         state = dict(self.__dict__)
-        state.update(_programs={}, _seeds=None, _for=None, _kept=0, _full=False,
-                     _params_of=None, _arrays=[])
+        state.update(_programs={}, _templates={}, _seeds=None, _for=None, _kept=0,
+                     _full=False, _params_of=None, _arrays=[])
         return state
 
     def clear(self) -> None:
         """Forget every program (the budget changed)."""
         self._programs.clear()
+        self._templates.clear()
         self._kept = 0
         self._full = False
         self._for = None
@@ -142,20 +146,29 @@ class StepPrograms:
 
     def _record(self, weights: Any, arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                 fixed: bool, budget: int) -> tuple[Program, list[Any]]:
-        layout = [len(ws) for ws in weights.params]
-        step = self._reverse_step(layout) if self.reverse else self._forward_step(weights,
-                                                                                  layout)
-        flags = [False] * len(arrays) + [fixed, fixed]
         # fixed data folds within what is left of a quarter of the budget
         room = max(budget // 4 - self._kept, 0) if fixed else 0
-        program, out = record(step, [*arrays, x, y], flags, budget=room)
-        if fixed and not program.folded:
-            # nothing to fold, or no room to keep it: a program that replays every equation
-            # (the same as one recorded on varying data) serves every batch of this shape
-            fixed, self._full = False, True
+        shapes = (x.shape, x.dtype.str, y.shape, y.dtype.str)
+        template = self._templates.get(shapes) if fixed else None
+        if template is not None and template.kept_bytes <= room:
+            # other data of these shapes was recorded: fold this data into its program
+            program = template.refolded([*arrays, x, y])
+            out = program.run([*arrays, x, y])
+        else:
+            layout = [len(ws) for ws in weights.params]
+            step = self._reverse_step(layout) if self.reverse else \
+                self._forward_step(weights, layout)
+            flags = [False] * len(arrays) + [fixed, fixed]
+            program, out = record(step, [*arrays, x, y], flags, budget=room)
+            if fixed and not program.folded:
+                # nothing to fold, or no room to keep it: a program that replays every
+                # equation (the same as one recorded on varying data) serves every batch of
+                # this shape
+                fixed, self._full = False, True
+            if fixed:
+                self._templates[shapes] = program.emptied()
         self._kept += program.kept_bytes
-        key = (id(x), id(y)) if fixed else (x.shape, x.dtype.str, y.shape, y.dtype.str)
-        self._programs[key] = program
+        self._programs[(id(x), id(y)) if fixed else shapes] = program
         return program, out
 
     def _reverse_step(self, layout: list[int]) -> Any:

@@ -21,9 +21,9 @@ it) cannot be replayed: it raises `TracingError`, and the caller runs the functi
 
 from __future__ import annotations
 
+import copy
 import functools
 import operator
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +33,7 @@ from . import _seams
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
 from ._nests import Nested
+from ._replays import given_up, written
 from ._tracer import Tracer, _Trace
 
 __all__ = ["Program", "Tracer", "TracingError", "record", "recording"]
@@ -74,6 +75,9 @@ class Program:
         if not fold:
             kept, self.kept_bytes = [], 0
         self.folded = bool(kept)
+        # what `refolded` computes again for new values of the fixed inputs
+        self._kept_slots = kept
+        self._folding = [eq for eq in live if fold and fixed[eq[3]]]
         env: list[Any] = [None] * len(values)
         for i in kept:
             if type(values[i]) is np.ndarray:
@@ -127,6 +131,7 @@ class Program:
             code.append((fn, params, ins, out))
         self._plan = code
         self._code: Callable[[Sequence[Any]], list[Any]] | None = None
+        self._source: tuple[Callable[..., Any], list[tuple[str, int]]] | None = None
 
     def _compiled(self) -> Callable[[Sequence[Any]], list[Any]]:
         """The equations as one Python function of the inputs, which `run` calls: a line per
@@ -134,28 +139,61 @@ class Program:
         over the equations would spend more in its own bookkeeping than the small arrays of a
         training step spend in NumPy). Its buffers are allocated at the first replay (a
         program that is only differentiated never needs them)."""
-        local = set(self._inputs) | {out for _, _, _, out in self._plan}
-        bound: dict[str, Any] = {}
-
-        def name(slot: int) -> str:
-            if slot in local:
-                return f"s{slot}"
-            bound[f"k{slot}"] = self._env[slot]  # a constant or a folded result
-            return f"k{slot}"
-
-        lines = ["def run(inputs):"]
-        if self._inputs:
-            lines.append(f"    {''.join(f's{i}, ' for i in self._inputs)}= inputs")
-        for n, (fn, params, ins, out) in enumerate(self._plan):
+        if self._source is None:  # written once, shared by the refolded copies
+            self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
+                                   self._outputs)
+        make, bound = self._source
+        values = []
+        for kind, at in bound:
+            if kind == "k":
+                values.append(self._env[at])  # a constant or a folded result
+                continue
+            fn, params, _, _ = self._plan[at]
             if "out" in params:
                 shape, dtype, order = params["out"]
                 params = {"out": np.empty(shape, dtype=dtype, order=order)}
-            bound[f"f{n}"] = functools.partial(fn, **params) if params else fn
-            lines.append(f"    s{out} = f{n}({', '.join(name(i) for i in ins)})")
-        lines.append(f"    return [{', '.join(name(i) for i in self._outputs)}]")
-        exec("\n".join(lines), bound)  # the code names slots and bound values only
-        self._code = bound["run"]
+            values.append(functools.partial(fn, **params) if params else fn)
+        self._code = make(*values)
         return self._code
+
+    def emptied(self) -> Program:
+        """This program without the values of its fixed inputs and what it folded from them:
+        a template that `refolded` fills for other values of the same shapes."""
+        if self._source is None:  # shared with the copies refolded from this one
+            self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
+                                   self._outputs)
+        new = copy.copy(self)
+        kept = set(self._kept_slots)
+        new._env = [None if i in kept else v for i, v in enumerate(self._env)]
+        new._fixed_inputs = [(slot, None) for slot, _ in self._fixed_inputs]
+        new._code = None
+        return new
+
+    def refolded(self, inputs: Sequence[Any]) -> Program:
+        """This program for new values of its fixed inputs (`inputs` as for `replay`, which
+        the new program then takes): its folded equations run again on them, and nothing
+        else (the recorded function's Python does not run). The recorded equations hold for
+        any values of the recorded shapes: Python that read a value was never recorded."""
+        self.check(inputs, fixed=False)
+        new = copy.copy(self)
+        env = list(self._env)
+        given = dict(zip(self._inputs, inputs))
+        for slot, _ in self._fixed_inputs:
+            env[slot] = given[slot]
+        for fn, ins, params, out in self._folding:
+            env[out] = fn(*[env[i] for i in ins], **params)
+        kept = set(self._kept_slots)
+        for *_, out in self._folding:
+            if out not in kept:
+                env[out] = None
+            elif type(env[out]) is np.ndarray:
+                env[out].flags.writeable = False  # shared by every replay
+        for slot, _ in self._fixed_inputs:
+            env[slot] = None  # given to each replay
+        new._env = env
+        new._fixed_inputs = [(slot, given[slot]) for slot, _ in self._fixed_inputs]
+        new._code = None
+        return new
 
     @property
     def size(self) -> int:
@@ -196,7 +234,7 @@ class Program:
             # A dual number read for the last time: when nothing else holds its tangent
             # array, the primitive may sum its own tangent into it (a dense tangent of n
             # directions is as large as n values; a new one each time costs page faults).
-            _seams.donated = _given_up(args, gives)
+            _seams.donated = given_up(args, gives)
             try:
                 env[out] = _differentiable(op, fn)(*args, **params)
             finally:
@@ -204,8 +242,9 @@ class Program:
             del args
         return [env[i] for i in self._outputs]
 
-    def check(self, inputs: Sequence[Any]) -> None:
-        """Raise `ShapeError` unless `inputs` can replace the recorded ones."""
+    def check(self, inputs: Sequence[Any], fixed: bool = True) -> None:
+        """Raise `ShapeError` unless `inputs` can replace the recorded ones (the fixed ones
+        the very arrays, with `fixed`)."""
         if len(inputs) != len(self._inputs):
             raise ShapeError(f"the program takes {len(self._inputs)} inputs, got {len(inputs)}")
         given = dict(zip(self._inputs, inputs))
@@ -214,38 +253,10 @@ class Program:
                 raise ShapeError(
                     f"the program was recorded for an input of shape {shape} and dtype {dtype}, "
                     f"got {_described(x)}; record it again for the new shape")
-        for slot, x in self._fixed_inputs:
+        for slot, x in self._fixed_inputs if fixed else ():
             if given[slot] is not x:
                 raise ShapeError("a fixed input of the program is not the array it was "
                                  "recorded with; record it again for new data")
-
-
-def _holders(args: tuple[Any, ...], at: int) -> tuple[int, int]:
-    """How many references there are to ``args[at]`` and to its tangent, this function's own
-    included (counted the same way for an array nobody else holds: see `_ALONE`)."""
-    x = args[at]
-    t = x._tangent
-    return sys.getrefcount(x) - sum(a is x for a in args), sys.getrefcount(t)
-
-
-def _given_up(args: tuple[Any, ...], at: int) -> Any:
-    """The tangent of ``args[at]``, a dual number no slot of the program holds any more,
-    when nothing but it holds that array (no other dual number, no view of it) and it owns
-    its memory; None otherwise."""
-    x = args[at]
-    if type(x) is not Variable:
-        return None
-    t = x._tangent
-    if type(t) is not np.ndarray or t.base is not None or not t.flags.writeable \
-            or type(x.value) is not np.ndarray:
-        return None
-    del x, t  # counted by `_holders` otherwise
-    return args[at]._tangent if _holders(args, at) == _ALONE else None
-
-
-# the references `_holders` counts for a dual number held by the arguments alone, whose
-# tangent nothing else holds
-_ALONE = _holders((Variable._make(np.zeros(1), np.zeros((1, 1)), 0),), 0)
 
 
 def _primal(x: Any) -> Any:

@@ -1,0 +1,93 @@
+"""Running a recorded program's equations (see `_trace`): a replay written as one Python
+function, and the tangents a differentiated replay may give up to the next sum.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core import Variable
+
+__all__ = ["given_up", "holders", "written"]
+
+
+def written(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
+            outputs: Sequence[int]) -> tuple[Callable[..., Any], list[tuple[str, int]]]:
+    """A replay as Python source, compiled: ``make(f0, ..., k3, ...)`` gives a function of
+    the list of inputs (slots `inputs`) that computes slot ``out`` as ``f<n>(*ins)`` for the
+    n-th ``(ins, out)`` of `plan`, in order, and returns the slots `outputs`; ``k<slot>`` is
+    the value of a slot no equation computes (a constant, a folded result). Each slot is a
+    local name: a loop over the equations would spend more in its own bookkeeping than the
+    small arrays of a training step spend in NumPy. Returns ``make`` and the list of what to
+    hand it, in order: ``("f", n)`` and ``("k", slot)``."""
+    local = set(inputs) | {out for _, out in plan}
+    bound: list[tuple[str, int]] = [("f", n) for n in range(len(plan))]
+    kept: dict[int, None] = {}
+
+    def name(slot: int) -> str:
+        if slot in local:
+            return f"s{slot}"
+        kept[slot] = None
+        return f"k{slot}"
+
+    lines = ["    def run(inputs):"]
+    if inputs:
+        lines.append(f"        {''.join(f's{i}, ' for i in inputs)}= inputs")
+    for n, (ins, out) in enumerate(plan):
+        lines.append(f"        s{out} = f{n}({', '.join(name(i) for i in ins)})")
+    lines.append(f"        return [{', '.join(name(i) for i in outputs)}]")
+    bound += [("k", slot) for slot in kept]
+    head = f"def make({', '.join(f'{kind}{at}' for kind, at in bound)}):"
+    return _made("\n".join([head, *lines, "    return run"])), bound
+
+
+# Compiled replays by their source: Python compiles about 9 us a line, as much as a hundred
+# replays of a small program save; a model of the same layers (a new one, or one refolded on
+# other data) writes the same source and reuses the function. The oldest go beyond MAKERS.
+_MAKERS: dict[str, Callable[..., Any]] = {}
+MAKERS = 256
+
+
+def _made(source: str) -> Callable[..., Any]:
+    make = _MAKERS.pop(source, None)
+    if make is None:
+        namespace: dict[str, Any] = {}
+        exec(source, namespace)  # the code names slots and the values handed over only
+        make = namespace["make"]
+        while len(_MAKERS) >= MAKERS:
+            del _MAKERS[next(iter(_MAKERS))]
+    _MAKERS[source] = make  # the most recent last
+    return make
+
+
+
+def holders(args: tuple[Any, ...], at: int) -> tuple[int, int]:
+    """How many references there are to ``args[at]`` and to its tangent, this function's own
+    included (counted the same way for an array nobody else holds: see `_ALONE`)."""
+    x = args[at]
+    t = x._tangent
+    return sys.getrefcount(x) - sum(a is x for a in args), sys.getrefcount(t)
+
+
+def given_up(args: tuple[Any, ...], at: int) -> Any:
+    """The tangent of ``args[at]``, a dual number no slot of the program holds any more,
+    when nothing but it holds that array (no other dual number, no view of it) and it owns
+    its memory; None otherwise."""
+    x = args[at]
+    if type(x) is not Variable:
+        return None
+    t = x._tangent
+    if type(t) is not np.ndarray or t.base is not None or not t.flags.writeable \
+            or type(x.value) is not np.ndarray:
+        return None
+    del x, t  # counted by `holders` otherwise
+    return args[at]._tangent if holders(args, at) == _ALONE else None
+
+
+# the references `holders` counts for a dual number held by the arguments alone, whose
+# tangent nothing else holds
+_ALONE = holders((Variable._make(np.zeros(1), np.zeros((1, 1)), 0),), 0)
