@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 
 import dualgrad as dg
-from dualgrad import _replays
+from dualgrad import _passes, _replays
 from test_transform_memory import peak_bytes, recorder
 
 X = np.array([0.3, -1.2, 0.7, 2.0, -0.4, 1.1])
+
+
+@pytest.fixture(autouse=True)
+def _record_small_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small functions here stand for large ones: recorded whatever their tangents' size."""
+    monkeypatch.setattr(_passes, "RECORDED_FROM", 0)
 
 
 def numerical_jacobian(f: Any, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -131,3 +137,20 @@ def test_the_donor_test_counts_references_as_for_an_array_held_once() -> None:
     x = dg.Variable(np.zeros(2), np.zeros((1, 2)))
     assert _replays.holders((x,), 0) != _replays._ALONE  # `x` here holds it too
     assert _replays.given_up((x,), 0) is None
+
+
+def test_a_function_of_small_tangents_runs_in_its_pass_after_its_first_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no tangent would reach RECORDED_FROM bytes, the recording of f only sizes the
+    passes, which run f itself; the next call with arguments of the same shapes runs f as a
+    constant and in its pass, as a function that cannot be recorded, with the same answer."""
+    monkeypatch.setattr(_passes, "RECORDED_FROM", 1 << 18)
+    f, seen = recorder(lambda x: dg.exp(x) * dg.sum(x * x))
+    jac = dg.jacobian(f)
+    first, second = jac(X), jac(X)
+    assert seen == [-1, X.size, 0, X.size]
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, numerical_jacobian(f, X), rtol=1e-7, atol=1e-8)
+    seen.clear()
+    dg.jacobian(f)(np.ones(X.size + 1))  # other shapes: recorded again
+    assert seen == [-1, X.size + 1]

@@ -16,7 +16,7 @@ from . import _budget, _core, _executors, _zeros
 from . import primitives as p
 from ._core import Variable, as_value, new_tag
 from ._errors import ConfigError, DualgradTypeError
-from ._trace import record
+from ._trace import record_large
 from ._tree import leaves, rebuild
 
 __all__ = ["as_input", "chunk", "constant", "forward", "itemsize", "leaves", "one_pass", "rebuild",
@@ -233,17 +233,21 @@ def one_pass(task: tuple[Any, ...], start: int, stop: int, repair: bool, budget:
 
 
 def recorded(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-             argnums: tuple[int, ...], budget: int) -> tuple[Callable[..., Any], int] | None:
+             argnums: tuple[int, ...], budget: int
+             ) -> tuple[Callable[..., Any] | None, int | None]:
     """f recorded at the arguments (see `_trace`), as a function `forward`'s passes run on
-    dual numbers in place of f, and the number of f's outputs; None when f cannot be recorded
-    (its Python reads its values, its values outgrow the memory `budget`, or anything else
-    goes wrong: f then runs itself in each pass, and raises there what it raises).
+    dual numbers in place of f, and the number of f's outputs.
 
     The recording is the run of f on the arguments as constants that sizes the passes; the
     passes replay its equations, and a replay knows when it reads a value for the last time,
     so that a tangent no longer needed may hold the sum of the next (see
-    `Program.differentiate`)."""
+    `Program.differentiate`). That pays where the tangents are large: where none would reach
+    `RECORDED_FROM` bytes, no program is made (None in its place) and f runs in its pass.
+    (None, None) when f cannot be recorded (its Python reads its values, its values outgrow
+    the memory `budget`, or anything else goes wrong: f then runs itself in each pass, and
+    raises there what it raises)."""
     xs = [as_value(args[i], f"argument {i}") for i in argnums]
+    directions = max(sum(math.prod(x.shape) for x in xs), 1)
     like: list[Any] = []
 
     def of_chosen(*chosen: Any) -> list[Any]:
@@ -256,14 +260,23 @@ def recorded(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
         return found
 
     try:
-        program, values = record(of_chosen, xs, budget=budget, hold=budget)
+        program, values = record_large(of_chosen, xs, -(-RECORDED_FROM // directions),
+                                       budget=budget, hold=budget)
     except Exception:  # f runs eagerly instead, and raises there what it raises
-        return None
+        return None, None
+    outputs = sum(math.prod(np.shape(v)) for v in values)
+    if program is None:
+        return None, outputs
 
     def replayed(*full: Any, **_: Any) -> Any:
         return rebuild(like[0], iter(program.differentiate(*[full[i] for i in argnums])))
 
-    return replayed, sum(math.prod(np.shape(v)) for v in values)
+    return replayed, outputs
+
+
+# the bytes of the largest tangent (an array of f's times its directions) from which the
+# passes replay a recording of f (smaller ones cost less to compute again than to record)
+RECORDED_FROM = 1 << 18
 
 
 def constant(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

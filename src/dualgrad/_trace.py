@@ -36,7 +36,7 @@ from ._nests import Nested
 from ._replays import given_up, written
 from ._tracer import Tracer, _Trace
 
-__all__ = ["Program", "Tracer", "TracingError", "record", "recording"]
+__all__ = ["Program", "Tracer", "TracingError", "record", "record_large", "recording"]
 
 
 # ---- the program -----------------------------------------------------------------------------
@@ -341,6 +341,30 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
     """
     from . import _budget
 
+    trace, outs = _traced(f, inputs, fixed, hold)
+    values = [o.value if type(o) is Tracer else o for o in outs]
+    return Program(trace, outs, _budget.resolve(budget)), values
+
+
+def record_large(f: Callable[..., Any], inputs: Sequence[np.ndarray], least: int,
+                 budget: int | None = None, hold: int | None = None
+                 ) -> tuple[Program | None, list[Any]]:
+    """`record`, but the program is None unless some array computed from the inputs has at
+    least `least` bytes (for small arrays, making a program costs more than a caller that
+    runs once or twice saves)."""
+    from . import _budget
+
+    trace, outs = _traced(f, inputs, (), hold)
+    values = [o.value if type(o) is Tracer else o for o in outs]
+    if not any(getattr(v, "nbytes", 0) >= least
+               for v, fixed in zip(trace.values, trace.fixed) if not fixed):
+        return None, values
+    return Program(trace, outs, _budget.resolve(budget)), values
+
+
+def _traced(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[bool],
+            hold: int | None) -> tuple[_Trace, list[Any]]:
+    """f run on Tracers of `inputs`: the trace, and f's outputs as a list."""
     trace = _Trace()
     trace.hold = hold
     flags = list(fixed) + [False] * (len(inputs) - len(fixed))
@@ -355,8 +379,4 @@ def record(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence[
         outputs = recording(f, *tracers)
     finally:
         trace.active = False
-    single = not isinstance(outputs, (list, tuple))
-    outs = [outputs] if single else list(outputs)
-    program = Program(trace, outs, _budget.resolve(budget))
-    values = [o.value if type(o) is Tracer else o for o in outs]
-    return program, values
+    return trace, [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)

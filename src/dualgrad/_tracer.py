@@ -273,6 +273,28 @@ def _matmul_of(a: Any, b: Any) -> Callable[..., Any]:
 
 def _record(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
     """Evaluate ``fn(*args, **kwargs)`` on the Tracers' values and record it."""
+    # the common case first: the recorded arrays are arguments of one recording, none in a
+    # list, tuple or dict (the recording of a training step is made of these)
+    trace = None
+    for a in args:
+        ta = type(a)
+        if ta is Tracer:
+            if trace is None:
+                trace = a._trace
+            elif a._trace is not trace:
+                break
+        elif ta is list or ta is tuple or ta is dict:
+            break
+    else:
+        if trace is not None and not any(type(v) in _NESTING for v in kwargs.values()):
+            values = [a.value if type(a) is Tracer else a for a in args]
+            if trace.silent:
+                with np.errstate(all="ignore"):
+                    out = fn(*values, **kwargs)
+            else:
+                out = fn(*values, **kwargs)
+            ins = tuple(a._slot if type(a) is Tracer else trace.constant(a) for a in args)
+            return _output(trace, fn, ins, kwargs, out, fn)
     found: list[Tracer] = []
     find(args, found, Tracer)
     find(kwargs, found, Tracer)
@@ -296,6 +318,9 @@ def _record(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
         ins = tuple(trace.leaf(t) for t in found)
         eq_fn, params = Nested(fn, untraced(args, Tracer), untraced(kwargs, Tracer)), {}
     return _output(trace, eq_fn, ins, params, out, fn)
+
+
+_NESTING = (Tracer, list, tuple, dict)  # keyword values the common case leaves to the rest
 
 
 def _innermost(found: Sequence[Tracer]) -> _Trace:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -339,20 +340,42 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
             return rebuild(out, (_pack(b, argnums) for b in blocks))
         return _jacobian(f, args, kwargs, argnums, chunk_size, _budget.resolve(budget),
                          f"jacobian of {name}", _JACOBIAN_ADVICE, executor=executor,
-                         timeout=timeout)
+                         timeout=timeout, worth=_worth_of(f))
 
     return jacobian_f
+
+
+# by function, then by the shapes and dtypes of its arguments: whether recording it for its
+# Jacobian paid at its last call (see `_jacobian`); forgotten with the function
+_WORTH: weakref.WeakKeyDictionary[Any, dict[Any, bool]] = weakref.WeakKeyDictionary()
+
+
+def _worth_of(f: Callable[..., Any]) -> dict[Any, bool]:
+    try:
+        return _WORTH.setdefault(f, {})
+    except TypeError:  # not weakly referable: no memory of it
+        return {}
 
 
 def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
               argnums: int | Sequence[int], chunk_size: int | None, budget: int, what: str,
               advice: str, outputs: int | None = None, spread: int = 1, executor: Any = None,
-              timeout: float | None = None) -> Any:
+              timeout: float | None = None, worth: dict[Any, bool] | None = None) -> Any:
+    """The forward-mode Jacobian. With `worth` (kept by the caller between calls), f is first
+    recorded (see `_passes.recorded`) unless that was found not to pay at the last call with
+    arguments of these shapes (small tangents, or f's Python reads its values): then it runs
+    as before, first on constants to size the passes."""
     nums = _argnums(argnums, len(args))
-    if outputs is None and executor is None and not any(isinstance(a, Variable) for a in args):
-        replay = recorded(f, args, kwargs, nums, budget)
-        if replay is not None:
-            f, outputs = replay
+    if worth is not None and outputs is None and executor is None \
+            and not any(isinstance(a, Variable) for a in args):
+        key = tuple((np.shape(args[i]), np.result_type(args[i]).str) for i in nums)
+        if worth.get(key, True):
+            replay, outputs = recorded(f, args, kwargs, nums, budget)
+            if len(worth) >= 64:  # a few shapes are the rule; many, no reason to keep them
+                worth.clear()
+            worth[key] = replay is not None
+            if replay is not None:
+                f = replay
     out, _, answers, _ = forward(f, args, kwargs, nums, chunk_size, budget, what, advice,
                                   outputs=outputs, spread=spread, executor=executor,
                                   timeout=timeout)
