@@ -203,3 +203,25 @@ def test_programs_of_no_input_and_of_an_input_returned_unchanged():
     same, plus = program.replay(x)
     assert same is x
     np.testing.assert_array_equal(plus, [4.0, 5.0])
+
+
+def test_a_long_program_replays_as_a_loop_with_the_same_numbers(monkeypatch):
+    """A program longer than what is written as Python source replays in a loop over its
+    equations: the same outputs, constants, folded inputs and all."""
+    from dualgrad import _replays
+
+    def f(x, data):
+        h = np.tanh(x @ data.T + 1.0)
+        return [(h * h).sum(), h[0]]
+
+    rng = np.random.default_rng(3)
+    data, x = rng.normal(size=(5, 3)), rng.normal(size=(2, 3))
+    program, _ = record(f, [x, data], fixed=[False, True])
+    monkeypatch.setattr(_replays, "WRITTEN_UP_TO", 2)
+    looped, _ = record(f, [x, data], fixed=[False, True])
+    assert looped.size == program.size > 2
+    for new in (rng.normal(size=(2, 3)), rng.normal(size=(2, 3))):
+        for got, want in zip(looped.replay(new, data), f(new, data)):
+            np.testing.assert_array_equal(got, want)
+        for got, want in zip(looped.replay(new, data), program.replay(new, data)):
+            np.testing.assert_array_equal(got, want)

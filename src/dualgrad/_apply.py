@@ -25,7 +25,7 @@ from ._contributions import (
     zero_rule,
 )
 from ._errors import ShapeError, TracingError
-from ._rows import Rows
+from ._rows import Rows, keeps
 from ._seams import _BOXES, ops
 from ._variable import Variable
 from ._zeros import REPAIRING as _REPAIRING
@@ -228,7 +228,7 @@ def _tangent(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], out
                      and c is not t) or c is _seams.donated) and c.shape == full
         elif full[0] != directions:
             raise mixed_directions(prim.name, directions, full[0])
-        elif fresh and type(c) is np.ndarray:
+        elif fresh and type(c) is np.ndarray and keeps(tangent, c):
             tangent += c
         else:
             tangent = tangent + c

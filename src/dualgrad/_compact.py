@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _rows, _seams, _zeros
 from ._contributions import align, check_contribution, mixed_directions, no_rule, zero_rule
-from ._rows import Rows, combine, common_rows, positions, put, run, union_of
+from ._rows import Rows, combine, common_rows, keeps, positions, put, run, union_of
 from ._seams import _BOXES, ops
 from ._variable import Variable
 
@@ -142,13 +142,14 @@ def sum_rows(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], out
                      or c is _seams.donated) and c.shape == full
         elif n != directions:
             raise mixed_directions(name, directions, n)
-        elif c is _seams.donated and r is None and c.shape == full:
+        elif c is _seams.donated and r is None and c.shape == full \
+                and type(tangent) is np.ndarray and keeps(c, tangent):
             # a tangent given up by its owner, on every direction: the sum so far goes into it
             put(c, rows, tangent, add=True)
             tangent, rows, fresh = c, None, True
         elif r is not rows:
             tangent, rows, fresh = combine(tangent, rows, fresh, c, r, directions, out.shape)
-        elif fresh and type(c) is np.ndarray:
+        elif fresh and type(c) is np.ndarray and keeps(tangent, c):
             tangent += c
         else:
             tangent = tangent + c
@@ -176,7 +177,7 @@ def _sum_into(prim: Any, tag: int, args: tuple[Any, ...], primals: list[Any], ou
         t = a._tangent
         if type(t) is Rows:
             parts.append((i, t.data, t.rows, t.total))
-        elif t is _seams.donated:  # `sum_rows` adds into it
+        elif t is _seams.donated and t.shape[1:] == out.shape:  # `sum_rows` adds into it
             return None
         elif type(t) is np.ndarray:
             parts.append((i, t, None, t.shape[0]))

@@ -34,6 +34,14 @@ def written(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
         kept[slot] = None
         return f"k{slot}"
 
+    if len(plan) > WRITTEN_UP_TO:
+        for ins, _ in plan:
+            for i in ins:
+                name(i)
+        for i in outputs:
+            name(i)
+        bound += [("k", slot) for slot in kept]
+        return _looped(inputs, plan, outputs, bound), bound
     lines = ["    def run(inputs):"]
     if inputs:
         lines.append(f"        {''.join(f's{i}, ' for i in inputs)}= inputs")
@@ -43,6 +51,39 @@ def written(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
     bound += [("k", slot) for slot in kept]
     head = f"def make({', '.join(f'{kind}{at}' for kind, at in bound)}):"
     return _made("\n".join([head, *lines, "    return run"])), bound
+
+
+# the longest program written as Python source: compiling grows faster than the program (a
+# program of 300,000 equations takes seconds), and a long one runs its NumPy calls at the
+# same speed in a loop
+WRITTEN_UP_TO = 2000
+
+
+def _looped(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
+            outputs: Sequence[int], bound: list[tuple[str, int]]) -> Callable[..., Any]:
+    """`written`'s ``make`` for a long program: the replay as a loop over the equations."""
+    size = 1 + max([*inputs, *outputs, *(o for _, o in plan), *(i for ins, _ in plan
+                                                                for i in ins)], default=-1)
+
+    def make(*values: Any) -> Callable[[Sequence[Any]], list[Any]]:
+        start: list[Any] = [None] * size
+        fns = []
+        for (kind, at), value in zip(bound, values):
+            if kind == "k":
+                start[at] = value
+            else:
+                fns.append(value)
+        steps = [(fn, ins, out) for fn, (ins, out) in zip(fns, plan)]
+
+        def run(given: Sequence[Any]) -> list[Any]:
+            env = start.copy()
+            for slot, x in zip(inputs, given):
+                env[slot] = x
+            for fn, ins, out in steps:
+                env[out] = fn(*[env[i] for i in ins])
+            return [env[i] for i in outputs]
+        return run
+    return make
 
 
 # Compiled replays by their source: Python compiles about 9 us a line, as much as a hundred
@@ -66,26 +107,31 @@ def _made(source: str) -> Callable[..., Any]:
 
 
 def holders(args: tuple[Any, ...], at: int) -> tuple[int, int]:
-    """How many references there are to ``args[at]`` and to its tangent, this function's own
-    included (counted the same way for an array nobody else holds: see `_ALONE`)."""
+    """The references to ``args[at]`` (beside those of `args`) and to its tangent, this
+    function's own included, as a pair: counted the same way as `_ALONE`, the pair of a dual
+    number that `args` alone holds, whose tangent nothing else holds."""
     x = args[at]
     t = x._tangent
     return sys.getrefcount(x) - sum(a is x for a in args), sys.getrefcount(t)
 
 
-def given_up(args: tuple[Any, ...], at: int) -> Any:
-    """The tangent of ``args[at]``, a dual number no slot of the program holds any more,
-    when nothing but it holds that array (no other dual number, no view of it) and it owns
-    its memory; None otherwise."""
-    x = args[at]
-    if type(x) is not Variable:
-        return None
-    t = x._tangent
-    if type(t) is not np.ndarray or t.base is not None or not t.flags.writeable \
-            or type(x.value) is not np.ndarray:
-        return None
-    del x, t  # counted by `holders` otherwise
-    return args[at]._tangent if holders(args, at) == _ALONE else None
+def given_up(args: tuple[Any, ...], candidates: tuple[int, ...]) -> Any:
+    """The tangent of the first of ``args[at]``, `at` in `candidates` (dual numbers no slot of
+    the program holds any more), that nothing but it holds (no other dual number, no view of
+    it), that owns its memory, and that this call reads once (a rule reading it again after
+    another's contribution was added into it would read the sum); None if there is none."""
+    for at in candidates:
+        x = args[at]
+        if type(x) is not Variable or sum(a is x for a in args) > 1:
+            continue
+        t = x._tangent
+        if type(t) is not np.ndarray or t.base is not None or not t.flags.writeable \
+                or type(x.value) is not np.ndarray:
+            continue
+        del x, t  # counted by `holders` otherwise
+        if holders(args, at) == _ALONE:
+            return args[at]._tangent
+    return None
 
 
 # the references `holders` counts for a dual number held by the arguments alone, whose

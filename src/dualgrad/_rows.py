@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SMALL_DENSE", "Rows", "combine", "common_rows", "directions_of", "positions", "put",
-           "run", "spread", "stored_rows", "union_of", "unit_seeds"]
+__all__ = ["SMALL_DENSE", "Rows", "combine", "common_rows", "directions_of", "keeps", "positions",
+           "put", "run", "spread", "stored_rows", "union_of", "unit_seeds"]
 
 # a sum of compact tangents with at most this many numbers in dense form is stored dense: below
 # it, finding unions of rows costs more than the zeros it saves (a loop over the scalars of a
@@ -147,6 +147,12 @@ def union_of(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.union1d(a, b)
 
 
+def keeps(acc: np.ndarray, c: np.ndarray) -> bool:
+    """Whether ``acc += c`` gives the dtype of ``acc + c`` (a float16 tangent summed in place
+    with a float64 one would round the sum to float16)."""
+    return acc.dtype is c.dtype or np.promote_types(acc.dtype, c.dtype) == acc.dtype
+
+
 def combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
              shape: tuple[int, ...]) -> tuple[Any, Any, bool]:
     """acc + c for contributions restricted to different rows (None: all directions):
@@ -154,7 +160,7 @@ def combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
     dense when that is every direction."""
     if rows is not None and r is not None and len(r) == len(rows) and np.array_equal(rows, r):
         # the same rows
-        if fresh and type(c) is np.ndarray:
+        if fresh and type(c) is np.ndarray and keeps(acc, c):
             acc += c
             return acc, rows, True
         return acc + c, rows, False
@@ -170,7 +176,8 @@ def combine(acc: Any, rows: Any, fresh: bool, c: Any, r: Any, directions: int,
                               or directions * math.prod(shape) <= SMALL_DENSE):
         union = None  # every direction, or few enough numbers that dense is cheaper to keep
     size = directions if union is None else len(union)
-    if fresh and (rows is None if union is None else len(rows) == len(union)):
+    if fresh and (rows is None if union is None else len(rows) == len(union)) \
+            and keeps(acc, c):
         # c's rows are among acc's, which is full-sized and fresh: add c in place
         put(acc, r if union is None or r is None else np.searchsorted(union, r), c, add=True)
         return acc, union, True

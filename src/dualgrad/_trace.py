@@ -109,13 +109,13 @@ class Program:
         self._ops = []
         for k, (op, fn, ins, params, out) in enumerate(ops):
             dead = tuple(i for i in set(ins) if last[i] == k and i not in keep)
-            # the first argument read here for the last time, whose tangent the primitive
-            # may write its own into (see `differentiate`): an elementwise primitive, or a
-            # ufunc (each reaches the one primitive that implements it), reads each argument
-            # once, before it writes
-            gives = next((j for j, i in enumerate(ins) if i in dead), None) \
+            # the arguments read here for the last time, whose tangent the primitive may
+            # write its own into (see `differentiate`): an elementwise primitive, or a ufunc
+            # (each reaches the one primitive that implements it), reads each argument's
+            # tangent once, in its own rule, before any sum is written
+            gives = tuple(j for j, i in enumerate(ins) if i in dead) \
                 if type(op) is np.ufunc or (isinstance(op, Primitive) and op.elementwise) \
-                else None
+                else ()
             self._ops.append((op, fn, _getter(ins), params, out, dead, gives))
         for fn, ins, params, out in live:
             if fold and fixed[out]:
@@ -228,7 +228,7 @@ class Program:
             args = get(env)
             for i in dead:
                 env[i] = None
-            if gives is None:
+            if not gives:
                 env[out] = _differentiable(op, fn)(*args, **params)
                 continue
             # A dual number read for the last time: when nothing else holds its tangent
@@ -356,7 +356,7 @@ def record_large(f: Callable[..., Any], inputs: Sequence[np.ndarray], least: int
 
     trace, outs = _traced(f, inputs, (), hold)
     values = [o.value if type(o) is Tracer else o for o in outs]
-    if not any(getattr(v, "nbytes", 0) >= least
+    if not any(type(v) is np.ndarray and v.nbytes >= least
                for v, fixed in zip(trace.values, trace.fixed) if not fixed):
         return None, values
     return Program(trace, outs, _budget.resolve(budget)), values
@@ -372,11 +372,17 @@ def _traced(f: Callable[..., Any], inputs: Sequence[np.ndarray], fixed: Sequence
     for x, keep in zip(inputs, flags):
         if type(x) is not np.ndarray:
             raise ShapeError(f"a program records arrays; got {_described(x)}")
-        slot = trace.slot(x, bool(keep))
+        slot = trace.slot(x, bool(keep), held=False)  # the caller's own
         trace.inputs.append(slot)
         tracers.append(Tracer(trace, slot, x))
     try:
         outputs = recording(f, *tracers)
     finally:
         trace.active = False
-    return trace, [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
+    outs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
+    if any(isinstance(o, Variable) for o in outs):
+        # a differentiation outside the recording reached f (a closure, a keyword argument,
+        # a list): its tangents are no equation a replay could run
+        raise TracingError("the function's output carries the tangents of a differentiation "
+                           "around the recording; run it eagerly")
+    return trace, outs

@@ -63,11 +63,12 @@ class _Trace:
         # no limit); beyond it, the caller runs its function eagerly, freeing as it goes
         self.hold: int | None = None
 
-    def slot(self, value: Any, fixed: bool) -> int:
+    def slot(self, value: Any, fixed: bool, held: bool = True) -> int:
+        """A new slot for `value`, which the recording holds unless `held` is false."""
         self.values.append(value)
         self.fixed.append(fixed)
-        if self.hold is not None:
-            self.hold -= getattr(value, "nbytes", 0)
+        if self.hold is not None and held and isinstance(value, (np.ndarray, np.generic)):
+            self.hold -= value.nbytes
             if self.hold < 0:
                 raise TracingError("the recorded arrays outgrow the memory budget (a recording "
                                    "keeps every value until it ends); run the function eagerly")
@@ -77,7 +78,7 @@ class _Trace:
         key = id(value)
         slot = self._constants.get(key)
         if slot is None or self.values[slot] is not value:
-            slot = self._constants[key] = self.slot(value, True)
+            slot = self._constants[key] = self.slot(value, True, held=False)
         return slot
 
     def leaf(self, x: Any) -> int:
