@@ -52,6 +52,8 @@ TABLE = {
     "_tracer": "trace",
     "_trace": "trace",
     "_replays": "trace",
+    "_ragged": "trace",
+    "_boxed": "trace",
     "_cotangents": "trace",
     "_transposes_products": "trace",
     "_transposes": "trace",

@@ -219,3 +219,17 @@ def test_a_large_constant_does_not_count_against_the_recordings_budget() -> None
     jac = dg.jacobian(f, memory_budget=1_000_000)(X)
     assert seen == [-1]
     np.testing.assert_allclose(jac, numerical_jacobian(f, X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("x", [[0.5, 1.0], (0.5, 1.0), [[0.5], [1.0]]])
+def test_lists_and_tuples_are_differentiated_as_arrays(x: Any) -> None:
+    """A list or tuple argument is the array it spells, for the Jacobian too."""
+    jac = dg.jacobian(lambda v: dg.sin(v) * 2.0)(x)
+    a = np.asarray(x, dtype=float)
+    np.testing.assert_allclose(jac.reshape(a.size, a.size), np.diag(2 * np.cos(a.ravel())))
+
+
+def test_a_string_argument_gets_dualgrads_error() -> None:
+    """A string where an array belongs is refused with a DualgradTypeError."""
+    with pytest.raises(dg.DualgradTypeError, match="number"):
+        dg.jacobian(lambda v: v * 2.0)("abc")

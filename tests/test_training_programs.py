@@ -263,3 +263,84 @@ def test_a_model_with_recorded_steps_pickles_and_trains_on_alike(copied):
         m.fit(x, y, epochs=2, verbose=False)
     for a, b in zip(model.get_weights(), copy.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@attrs.define(frozen=True)
+class _PositiveMSE(dg.losses.Loss):
+    """The squared error over the samples whose target is positive, divided by their count
+    read from Python (the shape of y[mask])."""
+
+    name: ClassVar[str] = "positive_mse_counted"
+
+    def __call__(self, y_true: Any, y_pred: Any) -> Any:
+        mask = y_true[:, 0] > 0
+        sq = (y_pred[:, 0] - y_true[:, 0]) ** 2
+        return dg.sum(sq * mask) / y_true[mask].shape[0]
+
+
+@attrs.define(frozen=True)
+class _BalancedMSE(dg.losses.Loss):
+    """The mean of the squared errors of each class (the first column's sign and rounding),
+    over the classes present, found with np.unique."""
+
+    name: ClassVar[str] = "balanced_mse"
+
+    def __call__(self, y_true: Any, y_pred: Any) -> Any:
+        labels = y_true[:, 1]
+        classes = np.unique(labels)
+        total = 0.0
+        for c in classes:
+            hit = labels == c
+            total = total + dg.sum((y_pred[:, 0] - y_true[:, 0]) ** 2 * hit) / dg.sum(hit)
+        return total / len(classes)
+
+
+@pytest.mark.parametrize("loss", [_PositiveMSE(), _BalancedMSE()])
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_python_reading_a_shape_set_by_values_runs_eagerly(loss, batch_size):
+    """A loss whose Python reads the shape of a result set by values (y[mask], np.unique) is
+    not recorded (the shape would be a constant of the recorded data): fits on data with other
+    counts, full-batch or in mini-batches, end at the weights of a model trained eagerly."""
+    rng = np.random.default_rng(0)
+
+    def data(classes: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.normal(size=(24, 3))
+        y = np.column_stack([rng.normal(size=24) + shift, rng.integers(0, classes, 24)])
+        return x, y.astype(float)
+
+    model = dg.Model([dg.Dense(units=2)], loss, "sgd", seed=0, input_shape=[3])
+    eager = dg.Model([_Eager(units=2)], loss, "sgd", seed=0, input_shape=[3])
+    eager.set_weights(model.get_weights())
+    for x, y in (data(2, 0.0), data(4, 1.0), data(3, -0.5)):
+        for m in (model, eager):
+            m.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=False)
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_result_set_by_values_whose_shape_python_never_reads_is_replayed():
+    """A loss that selects targets by their values (y[mask]) without reading the shape of
+    the selection is recorded once, and its replays (refolded on new data, on other batches)
+    follow the number selected, to the weights of a model trained eagerly."""
+    @attrs.define(frozen=True)
+    class Selected(dg.losses.Loss):
+        name: ClassVar[str] = "selected_mse"
+
+        def __call__(self, y_true: Any, y_pred: Any) -> Any:
+            mask = y_true[:, 0] > 0
+            count = dg.sum(y_true[mask] * 0.0 + 1.0) + 1.0  # the selection's size, plus one
+            return dg.sum((y_pred[:, 0] - y_true[:, 0]) ** 2 * mask) / count
+
+    rng = np.random.default_rng(1)
+    model = dg.Model([_Counted(units=1)], Selected(), "sgd", seed=0, input_shape=[3])
+    eager = dg.Model([_Eager(units=1)], Selected(), "sgd", seed=0, input_shape=[3])
+    eager.set_weights(model.get_weights())
+    _Counted.calls[0] = 0
+    for shift in (0.0, 1.0, -1.0):
+        x, y = rng.normal(size=(24, 3)), rng.normal(size=(24, 1)) + shift
+        for m in (model, eager):
+            m.fit(x, y, epochs=2, verbose=False)
+            m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=False)
+    assert _Counted.calls[0] == 2  # recorded once full-batch, once for batches of 8
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

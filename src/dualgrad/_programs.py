@@ -118,7 +118,13 @@ class StepPrograms:
             return None
         if params is not self._params_of:  # the weights' arrays, flat, kept while they last
             self._params_of, self._arrays = params, [w for ws in params for w in ws]
-        value, tangent = program.run([*self._arrays, x, y])
+        try:
+            value, tangent = program.run([*self._arrays, x, y])
+        except TracingError:  # a shape its recorded Python read differs here: run eagerly
+            self._programs.clear()
+            self._templates.clear()
+            self._kept, self.eager = 0, True
+            return None
         return value, tangent
 
     def record(self, weights: Any, parts: tuple[Any, ...], x: np.ndarray, y: np.ndarray,
@@ -150,9 +156,14 @@ class StepPrograms:
         room = max(budget // 4 - self._kept, 0) if fixed else 0
         shapes = (x.shape, x.dtype.str, y.shape, y.dtype.str)
         template = self._templates.get(shapes) if fixed else None
+        program = None
         if template is not None and template.kept_bytes <= room:
             # other data of these shapes was recorded: fold this data into its program
-            program = template.refolded([*arrays, x, y])
+            try:
+                program = template.refolded([*arrays, x, y])
+            except Exception:  # the recorded equations do not serve these values: record
+                del self._templates[shapes]
+        if program is not None:
             out = program.run([*arrays, x, y])
         else:
             layout = [len(ws) for ws in weights.params]

@@ -1,18 +1,22 @@
 """Running a recorded program's equations (see `_trace`): a replay written as one Python
-function, and the tangents a differentiated replay may give up to the next sum.
+function, what a differentiated replay calls for each equation, and the tangents it may give
+up to the next sum.
 """
 
 from __future__ import annotations
 
+import operator
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._core import Variable
+from ._core import Primitive, Variable
+from ._nests import Nested
 
-__all__ = ["given_up", "holders", "written"]
+__all__ = ["differentiable", "getter", "given_up", "holders", "primal", "read_only", "written"]
 
 
 def written(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
@@ -93,16 +97,20 @@ _MAKERS: dict[str, Callable[..., Any]] = {}
 MAKERS = 256
 
 
+_MAKING = threading.Lock()  # shard workers on threads record too
+
+
 def _made(source: str) -> Callable[..., Any]:
-    make = _MAKERS.pop(source, None)
-    if make is None:
-        namespace: dict[str, Any] = {}
-        exec(source, namespace)  # the code names slots and the values handed over only
-        make = namespace["make"]
-        while len(_MAKERS) >= MAKERS:
-            del _MAKERS[next(iter(_MAKERS))]
-    _MAKERS[source] = make  # the most recent last
-    return make
+    with _MAKING:
+        make = _MAKERS.pop(source, None)
+        if make is None:
+            namespace: dict[str, Any] = {}
+            exec(source, namespace)  # the code names slots and the values handed over only
+            make = namespace["make"]
+            while len(_MAKERS) >= MAKERS:
+                del _MAKERS[next(iter(_MAKERS))]
+        _MAKERS[source] = make  # the most recent last
+        return make
 
 
 
@@ -137,3 +145,47 @@ def given_up(args: tuple[Any, ...], candidates: tuple[int, ...]) -> Any:
 # the references `holders` counts for a dual number held by the arguments alone, whose
 # tangent nothing else holds
 _ALONE = holders((Variable._make(np.zeros(1), np.zeros((1, 1)), 0),), 0)
+
+
+def read_only(value: Any) -> Any:
+    """A folded result as every replay shares it: a read-only view of an array (the array
+    itself may be the caller's, np.asarray of a constant)."""
+    if type(value) is not np.ndarray:
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
+
+
+def primal(x: Any) -> Any:
+    return x.primal() if isinstance(x, Variable) else x
+
+
+# ndarray's methods, as the NumPy functions that take a Variable too
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.ndarray.sum: np.sum, np.ndarray.mean: np.mean, np.ndarray.max: np.max,
+    np.ndarray.min: np.min, np.ndarray.prod: np.prod, np.ndarray.reshape: np.reshape,
+    np.ndarray.ravel: np.ravel, np.ndarray.dot: np.dot, np.ndarray.transpose: np.transpose,
+    np.ndarray.copy: np.copy,
+}
+
+
+def differentiable(op: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What to call for an equation on dual numbers: its primitive, or the NumPy function."""
+    if op is np.ndarray.astype:
+        return lambda a, dtype, **kw: a.astype(dtype)
+    if isinstance(op, Primitive):
+        return op
+    if type(fn) is Nested:
+        return fn
+    chosen: Callable[..., Any] = _FUNCTIONS.get(op, op)
+    return chosen
+
+
+def getter(ins: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    if not ins:
+        return lambda env: ()
+    if len(ins) == 1:
+        i = ins[0]
+        return lambda env: (env[i],)
+    return operator.itemgetter(*ins)

@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import copy
 import functools
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _seams
+from . import (
+    _boxed,  # noqa: F401 - installs the Tracer's box into the core
+    _seams,
+)
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
-from ._nests import Nested
-from ._replays import given_up, written
+from ._replays import differentiable, getter, given_up, primal, read_only, written
 from ._tracer import Tracer, _Trace
 
 __all__ = ["Program", "Tracer", "TracingError", "record", "record_large", "recording"]
@@ -57,8 +58,9 @@ class Program:
         self._fixed_inputs = [(i, values[i]) for i in trace.inputs if fixed[i]]
         self._signature = [(values[i].shape, values[i].dtype) for i in trace.inputs]
         self._outputs = [trace.leaf(o) for o in outputs]
-        # the equations the outputs need, walking back from them
-        needed = set(self._outputs)
+        # the equations the outputs need, walking back from them (and those of the shapes
+        # set by values that Python read, which a replay checks: see `_ragged`)
+        needed = set(self._outputs) | set(trace.guards)
         live: list[tuple[Callable[..., Any], tuple[int, ...], dict[str, Any], int]] = []
         for eq in reversed(trace.equations):
             if eq[3] in needed:
@@ -78,11 +80,14 @@ class Program:
         # what `refolded` computes again for new values of the fixed inputs
         self._kept_slots = kept
         self._folding = [eq for eq in live if fold and fixed[eq[3]]]
+        # their results' shapes and dtypes, which other values must give too (those set by
+        # values only where Python read them: see `_ragged`)
+        self._folded_as = {out: (np.shape(values[out]), getattr(values[out], "dtype", None))
+                           for *_, out in self._folding
+                           if out not in trace.ragged or out in trace.guards}
         env: list[Any] = [None] * len(values)
         for i in kept:
-            if type(values[i]) is np.ndarray:
-                values[i].flags.writeable = False  # shared by every replay
-            env[i] = values[i]
+            env[i] = read_only(values[i])
         inputs = set(self._inputs)
         for i in needed:  # constants
             if i not in computed and i not in inputs:
@@ -116,12 +121,13 @@ class Program:
             gives = tuple(j for j, i in enumerate(ins) if i in dead) \
                 if type(op) is np.ufunc or (isinstance(op, Primitive) and op.elementwise) \
                 else ()
-            self._ops.append((op, fn, _getter(ins), params, out, dead, gives))
+            self._ops.append((op, fn, getter(ins), params, out, dead, gives))
         for fn, ins, params, out in live:
             if fold and fixed[out]:
                 continue
             value = values[out]
             if type(fn) is np.ufunc and not params and out not in final \
+                    and out not in trace.ragged \
                     and type(value) is np.ndarray and value.nbytes >= _BUFFERED \
                     and not any(type(values[i]) is np.ndarray
                                 and np.may_share_memory(value, values[i]) for i in final):
@@ -130,6 +136,9 @@ class Program:
                                   "F" if value.flags.f_contiguous else "C")}
             code.append((fn, params, ins, out))
         self._plan = code
+        # the shapes set by values that Python read, of results each replay computes: a
+        # replay that gives another raises TracingError (see `_ragged`)
+        self._guards = [(out, trace.guards[out]) for *_, out in code if out in trace.guards]
         self._code: Callable[[Sequence[Any]], list[Any]] | None = None
         self._source: tuple[Callable[..., Any], list[tuple[str, int]]] | None = None
 
@@ -141,7 +150,7 @@ class Program:
         program that is only differentiated never needs them)."""
         if self._source is None:  # written once, shared by the refolded copies
             self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
-                                   self._outputs)
+                                   [*self._outputs, *(slot for slot, _ in self._guards)])
         make, bound = self._source
         values = []
         for kind, at in bound:
@@ -161,7 +170,7 @@ class Program:
         a template that `refolded` fills for other values of the same shapes."""
         if self._source is None:  # shared with the copies refolded from this one
             self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
-                                   self._outputs)
+                                   [*self._outputs, *(slot for slot, _ in self._guards)])
         new = copy.copy(self)
         kept = set(self._kept_slots)
         new._env = [None if i in kept else v for i, v in enumerate(self._env)]
@@ -173,7 +182,13 @@ class Program:
         """This program for new values of its fixed inputs (`inputs` as for `replay`, which
         the new program then takes): its folded equations run again on them, and nothing
         else (the recorded function's Python does not run). The recorded equations hold for
-        any values of the recorded shapes: Python that read a value was never recorded."""
+        any values of the recorded shapes: Python that read a value, or the shape of a result
+        set by values, was never recorded.
+
+        Raises:
+            TracingError: a folded result came out of another shape or dtype (the caller
+                records again).
+        """
         self.check(inputs, fixed=False)
         new = copy.copy(self)
         env = list(self._env)
@@ -182,12 +197,17 @@ class Program:
             env[slot] = given[slot]
         for fn, ins, params, out in self._folding:
             env[out] = fn(*[env[i] for i in ins], **params)
+            recorded = self._folded_as.get(out)
+            if recorded is not None and recorded != (np.shape(env[out]),
+                                                     getattr(env[out], "dtype", None)):
+                raise TracingError("the new values give a folded result another shape or "
+                                   "dtype than the recorded ones; record the program again")
         kept = set(self._kept_slots)
         for *_, out in self._folding:
             if out not in kept:
                 env[out] = None
-            elif type(env[out]) is np.ndarray:
-                env[out].flags.writeable = False  # shared by every replay
+            else:
+                env[out] = read_only(env[out])
         for slot, _ in self._fixed_inputs:
             env[slot] = None  # given to each replay
         new._env = env
@@ -202,13 +222,20 @@ class Program:
 
     def replay(self, *inputs: Any) -> list[Any]:
         """The outputs for new `inputs`, of the recorded shapes and dtypes; fixed inputs must
-        be the very arrays the program was recorded with."""
+        be the very arrays the program was recorded with.
+
+        Raises:
+            TracingError: a shape set by values (``x[mask]``) that the recorded Python read
+                differs here: the program does not hold for these values.
+        """
         self.check(inputs)
         return self.run(inputs)
 
     def run(self, inputs: Sequence[Any]) -> list[Any]:
         """`replay` for inputs known to fit (the caller keys its programs by their shapes and
         by the fixed arrays themselves): the hot path of a training step."""
+        if self._guards:
+            return self._guarded(inputs)
         outputs = (self._code or self._compiled())(inputs)
         if not self.buffer_bytes:
             return outputs
@@ -216,11 +243,28 @@ class Program:
         return [o.copy() if type(o) is np.ndarray and o.base is not None else o
                 for o in outputs]
 
+    def _guarded(self, inputs: Sequence[Any]) -> list[Any]:
+        """`run` for a program whose recording read shapes set by values: those shapes are
+        checked, and NumPy refusing the new shapes on the way counts as another shape."""
+        try:
+            results = (self._code or self._compiled())(inputs)
+        except (ValueError, IndexError) as exc:
+            raise TracingError(f"the program's shapes set by values differ from the recorded "
+                               f"ones ({exc}); record it again, or run eagerly") from exc
+        n = len(self._outputs)
+        for (_, shape), value in zip(self._guards, results[n:]):
+            if np.shape(value) != shape:
+                raise TracingError(f"a shape set by values that the recorded Python read is "
+                                   f"{np.shape(value)} here, not {shape}; record the program "
+                                   "again, or run eagerly")
+        return [o.copy() if type(o) is np.ndarray and o.base is not None else o
+                for o in results[:n]]
+
     def differentiate(self, *inputs: Any) -> list[Any]:
         """`replay` on inputs that may be dual numbers (Variables): each equation runs as the
         primitive or NumPy function that computed it, so that its rules carry the inputs'
         tangents (a recorded gradient, differentiated again: forward over reverse)."""
-        self.check([_primal(x) for x in inputs])
+        self.check([primal(x) for x in inputs])
         env = self._env.copy()
         for slot, x in zip(self._inputs, inputs):
             env[slot] = x
@@ -229,14 +273,14 @@ class Program:
             for i in dead:
                 env[i] = None
             if not gives:
-                env[out] = _differentiable(op, fn)(*args, **params)
+                env[out] = differentiable(op, fn)(*args, **params)
                 continue
             # A dual number read for the last time: when nothing else holds its tangent
             # array, the primitive may sum its own tangent into it (a dense tangent of n
             # directions is as large as n values; a new one each time costs page faults).
             _seams.donated = given_up(args, gives)
             try:
-                env[out] = _differentiable(op, fn)(*args, **params)
+                env[out] = differentiable(op, fn)(*args, **params)
             finally:
                 _seams.donated = None
             del args
@@ -259,42 +303,8 @@ class Program:
                                  "recorded with; record it again for new data")
 
 
-def _primal(x: Any) -> Any:
-    return x.primal() if isinstance(x, Variable) else x
-
-
-# ndarray's methods, as the NumPy functions that take a Variable too
-_FUNCTIONS: dict[Any, Callable[..., Any]] = {
-    np.ndarray.sum: np.sum, np.ndarray.mean: np.mean, np.ndarray.max: np.max,
-    np.ndarray.min: np.min, np.ndarray.prod: np.prod, np.ndarray.reshape: np.reshape,
-    np.ndarray.ravel: np.ravel, np.ndarray.dot: np.dot, np.ndarray.transpose: np.transpose,
-    np.ndarray.copy: np.copy,
-}
-
-
-def _differentiable(op: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """What to call for an equation on dual numbers: its primitive, or the NumPy function."""
-    if op is np.ndarray.astype:
-        return lambda a, dtype, **kw: a.astype(dtype)
-    if isinstance(op, Primitive):
-        return op
-    if type(fn) is Nested:
-        return fn
-    chosen: Callable[..., Any] = _FUNCTIONS.get(op, op)
-    return chosen
-
-
 # results of at least this many bytes get a buffer of their own (see Program)
 _BUFFERED = 1 << 16
-
-
-def _getter(ins: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
-    if not ins:
-        return lambda env: ()
-    if len(ins) == 1:
-        i = ins[0]
-        return lambda env: (env[i],)
-    return operator.itemgetter(*ins)
 
 
 def _described(x: Any) -> str:

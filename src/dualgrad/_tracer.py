@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _seams
-from ._core import Primitive, Variable
-from ._errors import ShapeError, TracingError
+from . import _seams
+from ._core import Variable
+from ._errors import TracingError
 from ._nests import Nested, find, has_tracer, untraced
 from ._operators import ValueShaped
-from ._primitive import _checked
+from ._ragged import ragged
 
 __all__ = ["Tracer", "TracingError"]
 
@@ -59,6 +59,8 @@ class _Trace:
         # `_linear`): their arithmetic then warns of nothing (0 * inf on a placeholder)
         self.silent = False
         self._constants: dict[int, int] = {}  # id of a constant -> its slot
+        self.ragged: set[int] = set()  # slots whose shape depends on values (see `_ragged`)
+        self.guards: dict[int, tuple[int, ...]] = {}  # of those, the shapes Python read
         # the bytes the recorded values may take, all kept until the recording ends (None:
         # no limit); beyond it, the caller runs its function eagerly, freeing as it goes
         self.hold: int | None = None
@@ -109,10 +111,21 @@ class Tracer(ValueShaped):
         self._trace, self._slot, self.value = trace, slot, value
 
     def __repr__(self) -> str:
-        return f"<dualgrad.Tracer shape={self.shape} dtype={self.dtype}>"
+        return f"<dualgrad.Tracer shape={self.value.shape} dtype={self.dtype}>"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape: tuple[int, ...] = self.value.shape
+        if self._slot in self._trace.ragged:  # set by values: the program holds only for it
+            self._trace.guards[self._slot] = shape
+        return shape
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
 
     def __len__(self) -> int:
-        return len(self.value)
+        return self.shape[0] if self.shape else len(self.value)
 
     def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
@@ -341,6 +354,8 @@ def _output(trace: _Trace, fn: Callable[..., Any], ins: tuple[int, ...],
     if isinstance(out, (np.ndarray, np.generic)) or type(out) is Tracer:
         slot = trace.slot(out, fixed)
         trace.equations.append((fn, ins, params, slot))
+        if ragged(trace, what, ins):
+            trace.ragged.add(slot)
         trace.ops[slot] = what
         if _seams.applying:
             trace.rule_of[slot] = _seams.applying[-1]
@@ -349,6 +364,8 @@ def _output(trace: _Trace, fn: Callable[..., Any], ins: tuple[int, ...],
             and all(isinstance(o, np.ndarray) or type(o) is Tracer for o in out):
         slot = trace.slot(out, fixed)
         trace.equations.append((fn, ins, params, slot))
+        if ragged(trace, what, ins):  # its parts then too
+            trace.ragged.add(slot)
         parts = []
         for k, o in enumerate(out):
             part = trace.slot(o, fixed)
@@ -359,42 +376,3 @@ def _output(trace: _Trace, fn: Callable[..., Any], ins: tuple[int, ...],
         return out
     raise _escape(f"{getattr(what, '__name__', what)}, which gives a "
                   f"{type(out).__name__} rather than an array,")
-
-
-def _record_primitive(prim: Primitive | Callable[..., Any], args: tuple[Any, ...],
-                      params: dict[str, Any]) -> Any:
-    """A primitive applied to Tracers (and no Variable of a differentiation): its function on
-    plain arrays, recorded. A plain function (see `_core.call`) is recorded as it is."""
-    if not isinstance(prim, Primitive):
-        return _record(prim, args, params)
-    if any(type(a) is np.ndarray and a.dtype.kind != "f" for a in args):
-        args = _checked(prim.name, args)  # booleans and integers become floats, as eagerly
-    found: list[Tracer] = []
-    find(args, found, Tracer)
-    trace = _innermost(found)
-    values = [a.value if type(a) is Tracer and a._trace is trace else a for a in args]
-    outer = any(type(v) is Tracer for v in values)
-    try:
-        with np.errstate(all="ignore") if trace.silent else contextlib.nullcontext():
-            # with arrays of an enclosing recording, the primitive itself records there too
-            out = prim(*values, **params) if outer else prim.fn(*values, **params)
-    except ValueError as exc:
-        raise ShapeError(f"{prim.name} cannot combine the shapes "
-                         f"{[np.shape(v) for v in values]}: {exc}") from exc
-    fn = prim.fn
-    if type(out) is not np.ndarray and type(out) is not Tracer:
-        out, fn = np.asarray(out), _as_array(fn)  # a NumPy scalar, on every replay too
-    ins = tuple(trace.leaf(a) for a in args)
-    return _output(trace, fn, ins, params, out, prim)
-
-
-def _as_array(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` giving ndarrays, as a primitive's output always is (a reduction to a NumPy scalar
-    becomes a 0-d array)."""
-    def call(*args: Any, **params: Any) -> Any:
-        out = fn(*args, **params)
-        return out if type(out) is np.ndarray else np.asarray(out)
-    return call
-
-
-_core.install_box(Tracer, _record_primitive)

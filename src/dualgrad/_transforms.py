@@ -357,6 +357,14 @@ def _worth_of(f: Callable[..., Any]) -> dict[Any, bool]:
         return {}
 
 
+def _signature(chosen: list[Any]) -> Any:
+    """The shapes and dtypes of the differentiated arguments (None where one is no array: a
+    list, a string, which `forward` converts or refuses)."""
+    if not all(type(a) is np.ndarray for a in chosen):
+        return None
+    return tuple((a.shape, a.dtype.str) for a in chosen)
+
+
 def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
               argnums: int | Sequence[int], chunk_size: int | None, budget: int, what: str,
               advice: str, outputs: int | None = None, spread: int = 1, executor: Any = None,
@@ -368,12 +376,13 @@ def _jacobian(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
     nums = _argnums(argnums, len(args))
     if worth is not None and outputs is None and executor is None \
             and not any(isinstance(a, Variable) for a in args):
-        key = tuple((np.shape(args[i]), np.result_type(args[i]).str) for i in nums)
+        key = _signature([args[i] for i in nums])
         if worth.get(key, True):
             replay, outputs = recorded(f, args, kwargs, nums, budget)
             if len(worth) >= 64:  # a few shapes are the rule; many, no reason to keep them
                 worth.clear()
-            worth[key] = replay is not None
+            if key is not None:
+                worth[key] = replay is not None
             if replay is not None:
                 f = replay
     out, _, answers, _ = forward(f, args, kwargs, nums, chunk_size, budget, what, advice,
