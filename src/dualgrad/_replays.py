@@ -16,7 +16,8 @@ import numpy as np
 from ._core import Primitive, Variable
 from ._nests import Nested
 
-__all__ = ["differentiable", "getter", "given_up", "holders", "primal", "read_only", "written"]
+__all__ = ["differentiable", "getter", "given_up", "holders", "owned", "primal", "read_only",
+           "written"]
 
 
 def written(inputs: Sequence[int], plan: Sequence[tuple[tuple[int, ...], int]],
@@ -189,3 +190,9 @@ def getter(ins: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
         i = ins[0]
         return lambda env: (env[i],)
     return operator.itemgetter(*ins)
+
+
+def owned(outputs: list[Any]) -> list[Any]:
+    """Outputs the caller owns: an output may be a view of a buffer (a reshape of it) that the
+    next replay writes again, so a view is copied."""
+    return [o.copy() if type(o) is np.ndarray and o.base is not None else o for o in outputs]

@@ -34,7 +34,7 @@ from . import (
 )
 from ._core import Primitive, Variable
 from ._errors import ShapeError, TracingError
-from ._replays import differentiable, getter, given_up, primal, read_only, written
+from ._replays import differentiable, getter, given_up, owned, primal, read_only, written
 from ._tracer import Tracer, _Trace
 
 __all__ = ["Program", "Tracer", "TracingError", "record", "record_large", "recording"]
@@ -148,10 +148,7 @@ class Program:
         over the equations would spend more in its own bookkeeping than the small arrays of a
         training step spend in NumPy). Its buffers are allocated at the first replay (a
         program that is only differentiated never needs them)."""
-        if self._source is None:  # written once, shared by the refolded copies
-            self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
-                                   [*self._outputs, *(slot for slot, _ in self._guards)])
-        make, bound = self._source
+        make, bound = self._written()
         values = []
         for kind, at in bound:
             if kind == "k":
@@ -165,12 +162,18 @@ class Program:
         self._code = make(*values)
         return self._code
 
+    def _written(self) -> tuple[Callable[..., Any], list[tuple[str, int]]]:
+        """The replay's source, compiled (see `_replays.written`): once, for this program and
+        the copies refolded from it. It returns the outputs, then the guarded slots."""
+        if self._source is None:
+            self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
+                                   [*self._outputs, *(slot for slot, _ in self._guards)])
+        return self._source
+
     def emptied(self) -> Program:
         """This program without the values of its fixed inputs and what it folded from them:
         a template that `refolded` fills for other values of the same shapes."""
-        if self._source is None:  # shared with the copies refolded from this one
-            self._source = written(self._inputs, [(ins, out) for _, _, ins, out in self._plan],
-                                   [*self._outputs, *(slot for slot, _ in self._guards)])
+        self._written()  # shared with the copies refolded from this one
         new = copy.copy(self)
         kept = set(self._kept_slots)
         new._env = [None if i in kept else v for i, v in enumerate(self._env)]
@@ -237,11 +240,7 @@ class Program:
         if self._guards:
             return self._guarded(inputs)
         outputs = (self._code or self._compiled())(inputs)
-        if not self.buffer_bytes:
-            return outputs
-        # an output may be a view of a buffer (a reshape of it): the caller gets its own copy
-        return [o.copy() if type(o) is np.ndarray and o.base is not None else o
-                for o in outputs]
+        return owned(outputs) if self.buffer_bytes else outputs
 
     def _guarded(self, inputs: Sequence[Any]) -> list[Any]:
         """`run` for a program whose recording read shapes set by values: those shapes are
@@ -257,8 +256,7 @@ class Program:
                 raise TracingError(f"a shape set by values that the recorded Python read is "
                                    f"{np.shape(value)} here, not {shape}; record the program "
                                    "again, or run eagerly")
-        return [o.copy() if type(o) is np.ndarray and o.base is not None else o
-                for o in results[:n]]
+        return owned(results[:n])
 
     def differentiate(self, *inputs: Any) -> list[Any]:
         """`replay` on inputs that may be dual numbers (Variables): each equation runs as the

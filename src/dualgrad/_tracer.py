@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -122,10 +123,11 @@ class Tracer(ValueShaped):
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
-        return self.shape[0] if self.shape else len(self.value)
+        shape = self.shape
+        return shape[0] if shape else len(self.value)
 
     def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))

@@ -303,11 +303,12 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     A tuple `argnums` gives a tuple of blocks, one per argument; a tuple- or list-valued `f`
     gives a tuple or list with one Jacobian per output (each a tuple when `argnums` is).
 
-    `f` runs once, recorded (see `dualgrad._trace`), and the passes replay what it computed on
-    the dual numbers, without f's Python; a replay knows when a value is read for the last time,
-    and the next sum of tangents may be written into its tangent rather than into a new array.
-    Where f cannot be recorded (its Python reads its values: ``if x > 0``, ``float(x)``), each
-    pass runs f itself.
+    `f` runs once, recorded (see `dualgrad._trace`). Where its tangents are large (from 256
+    KiB), the passes replay what it computed on the dual numbers, without f's Python: a replay
+    knows when a value is read for the last time, and the next sum of tangents may be written
+    into its tangent rather than into a new array. Where they are small, or f cannot be
+    recorded (its Python reads its values: ``if x > 0``, ``float(x)``), each pass runs f
+    itself, and later calls of f on arguments of the same shapes skip the recording.
 
     The Jacobian must fit in the memory budget (`memory_budget` bytes, or `get_memory_budget()`):
     the recording tells its size (where f is not recorded, f is first evaluated once on the
